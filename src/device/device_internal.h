@@ -1,0 +1,72 @@
+// Internals of the device floor shared by src/device/*.c.
+#ifndef LATENTCL_DEVICE_INTERNAL_H
+#define LATENTCL_DEVICE_INTERNAL_H
+
+#include "latentcl/device.h"
+
+typedef struct {
+    char name[64];
+    cl_kernel kernel;
+} lc_kernel_entry;
+
+typedef struct {
+    char *name;         // program name (file name without .cl)
+    char *source;       // owned copy
+    size_t length;
+    cl_program program; // NULL until built
+    lc_kernel_entry *kernels;
+    int n_kernels, cap_kernels;
+} lc_program_entry;
+
+typedef struct {
+    char name[64];
+    cl_event event;
+} lc_pending_event;
+
+typedef struct {
+    cl_mem mem;
+    size_t bytes;
+} lc_arena_block;
+
+struct lc_device {
+    lc_device_info info;
+    cl_platform_id platform;
+    cl_device_id device;
+    cl_context context;
+    cl_command_queue queue;
+    int profiling;
+    int threads;
+    lc_gemm_backend gemm;
+
+    lc_program_entry *programs;
+    int n_programs, cap_programs;
+    char build_options[256];
+
+    char cache_dir[1024]; // "" when the cache is off
+    char warning[1200];
+    lc_device_counters counters;
+
+    lc_pending_event *pending;
+    int n_pending, cap_pending;
+    lc_profile_row *rows;
+    int n_rows, cap_rows;
+
+    lc_arena_block *arena;
+    int n_arena, cap_arena, arena_cursor;
+
+    void *gemm_state; // owned by src/device/gemm*.c (freed by lc_gemm_release)
+};
+
+// program.c
+lc_status lc_programs_load(lc_device *dev);   // embedded or $LATENTCL_KERNELS sources
+void lc_programs_release(lc_device *dev);
+void lc_cache_init(lc_device *dev);           // choose and check the cache directory
+// profile.c
+lc_status lc_profile_flush(lc_device *dev);
+void lc_profile_release(lc_device *dev);
+// gemm.c (optional backend state)
+void lc_gemm_release(lc_device *dev);
+
+// Grows *ptr (elements of size elem) to hold at least need; 0 on success.
+int lc_grow(void **ptr, int *cap, int need, size_t elem);
+#endif

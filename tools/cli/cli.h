@@ -1,0 +1,64 @@
+// latentcl CLI — shared declarations: the verb table, option parsing, output helpers.
+// Only the CLI prints; the library reports through lc_status and callbacks.
+#ifndef LATENTCL_CLI_H
+#define LATENTCL_CLI_H
+
+#include <stdbool.h>
+#include <stdint.h>
+
+#include "latentcl/status.h"
+
+// ---- option parsing -----------------------------------------------------------
+typedef enum { OPT_FLAG, OPT_INT, OPT_FLOAT, OPT_STRING } cli_opt_type;
+
+typedef struct {
+    const char *name; // "--epochs"
+    cli_opt_type type;
+    void *value;      // bool*, long*, double*, const char**
+    const char *help; // one line; "(default: ...)" is appended from the current value
+    const char *metavar;
+} cli_opt;
+
+// Parses argv[first..argc) against opts (terminated by {NULL}). Positional
+// arguments are collected into positional[] (up to max_positional; more is an
+// error). "--help"/"-h" prints usage and returns 1 with *exit_code 0. A bad
+// option prints "latentcl VERB: ..." plus usage hint on stderr and returns 1
+// with *exit_code 2. Returns 0 when the verb should run.
+int cli_parse(const char *verb, const char *usage, const char *description, int argc, char **argv,
+              int first, const cli_opt *opts, const char **positional, int max_positional,
+              int *n_positional, int *exit_code);
+
+// The process-wide options every verb accepts (--device, --threads, --json).
+typedef struct {
+    const char *device; // NULL: $LATENTCL_DEVICE, else default
+    long threads;       // 0: automatic
+    bool json;
+} cli_common;
+extern cli_common g_cli;
+// Append these to a verb's table with CLI_COMMON_OPTS.
+#define CLI_COMMON_OPTS                                                                            \
+    {"--device", OPT_STRING, &g_cli.device, "OpenCL device: gpu, cpu, an index or a name part", "D"}, \
+        {"--threads", OPT_INT, &g_cli.threads, "CPU threads for host BLAS / PoCL (0: auto)", "N"},  \
+        {"--json", OPT_FLAG, &g_cli.json, "print one JSON object per line", NULL}
+
+// Prints "latentcl: <message>" for a failed status to stderr; returns 1 (the exit code).
+int cli_report(lc_status s);
+// Prints "latentcl: <formatted>" to stderr and returns 1.
+int cli_error(const char *fmt, ...)
+#if defined(__GNUC__)
+    __attribute__((format(printf, 1, 2)))
+#endif
+    ;
+
+// ---- verbs ------------------------------------------------------------------------
+typedef struct {
+    const char *name;
+    const char *summary;
+    int (*run)(int argc, char **argv); // argv[0] is the verb
+} cli_verb;
+
+int cmd_devices(int argc, char **argv);
+int cmd_selftest(int argc, char **argv);
+int cmd_bench(int argc, char **argv);
+
+#endif

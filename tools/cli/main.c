@@ -1,0 +1,42 @@
+// latentcl — the command-line program. One file per verb; this file only
+// dispatches. Exit codes: 0 success, 1 failure, 2 usage error.
+#include <stdio.h>
+#include <string.h>
+
+#include "cli.h"
+
+static const cli_verb verbs[] = {
+    {"devices", "list OpenCL devices", cmd_devices},
+    {"selftest", "compile every kernel and check it against the host reference", cmd_selftest},
+    {"bench", "measure speed (gemm, ...)", cmd_bench},
+    {NULL, NULL, NULL},
+};
+
+static void print_usage(FILE *f) {
+    fprintf(f, "usage: latentcl [--version] [--help] VERB [options]\n\n"
+               "Train, sample and evaluate latent-variable models on any OpenCL device.\n\n"
+               "verbs:\n");
+    for (const cli_verb *v = verbs; v->name; v++) fprintf(f, "  %-12s %s\n", v->name, v->summary);
+    fprintf(f, "\n'latentcl VERB --help' describes a verb's options.\n");
+}
+
+int main(int argc, char **argv) {
+    if (argc < 2) {
+        print_usage(stderr);
+        return 2;
+    }
+    const char *verb = argv[1];
+    if (!strcmp(verb, "--help") || !strcmp(verb, "-h") || !strcmp(verb, "help")) {
+        print_usage(stdout);
+        return 0;
+    }
+    if (!strcmp(verb, "--version")) {
+        printf("latentcl %s\n", LATENTCL_VERSION_STRING);
+        return 0;
+    }
+    for (const cli_verb *v = verbs; v->name; v++)
+        if (!strcmp(v->name, verb)) return v->run(argc - 1, argv + 1);
+    fprintf(stderr, "latentcl: unknown verb '%s'\n\n", verb);
+    print_usage(stderr);
+    return 2;
+}
