@@ -11,10 +11,14 @@ static size_t utf8_sequence(const uint8_t *s, size_t n) {
     if (c < 0x80) return 1;
     size_t len;
     uint32_t cp, min;
-    if (c >= 0xc2 && c <= 0xdf) len = 2, cp = c & 0x1f, min = 0x80;
-    else if (c >= 0xe0 && c <= 0xef) len = 3, cp = c & 0x0f, min = 0x800;
-    else if (c >= 0xf0 && c <= 0xf4) len = 4, cp = c & 0x07, min = 0x10000;
-    else return 0; // a continuation byte, an overlong 2-byte lead (c0, c1) or f5..ff
+    if (c >= 0xc2 && c <= 0xdf)
+        len = 2, cp = c & 0x1f, min = 0x80;
+    else if (c >= 0xe0 && c <= 0xef)
+        len = 3, cp = c & 0x0f, min = 0x800;
+    else if (c >= 0xf0 && c <= 0xf4)
+        len = 4, cp = c & 0x07, min = 0x10000;
+    else
+        return 0; // a continuation byte, an overlong 2-byte lead (c0, c1) or f5..ff
     if (len > n) return 0;
     for (size_t i = 1; i < len; i++) {
         if ((s[i] & 0xc0) != 0x80) return 0;
@@ -24,7 +28,7 @@ static size_t utf8_sequence(const uint8_t *s, size_t n) {
     return len;
 }
 
-size_t lc_utf8_check(const char *s, size_t n) {
+size_t lc_utf8_valid_len(const char *s, size_t n) {
     const uint8_t *u = (const uint8_t *)s;
     size_t i = 0;
     while (i < n) {

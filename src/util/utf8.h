@@ -5,7 +5,7 @@
 #include <stddef.h>
 
 // Returns the byte offset of the first invalid sequence in s[0..n), or n when all of it is valid.
-size_t lc_utf8_check(const char *s, size_t n);
+size_t lc_utf8_valid_len(const char *s, size_t n);
 
 // Copies s into out (cap bytes, always NUL-terminated) for an error message:
 // valid printable text as is, anything else as \xNN, cut to fit with "...".

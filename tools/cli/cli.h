@@ -50,6 +50,13 @@ int cli_error(const char *fmt, ...)
 #endif
     ;
 
+// Opens the device named by --device/$LATENTCL_DEVICE (prints the cache
+// warning once); returns 0, or 1 after printing the error.
+struct lc_device;
+int cli_open_device(struct lc_device **dev);
+// Prints the LATENTCL_PROFILE table (when on) and closes the device.
+void cli_close_device(struct lc_device *dev);
+
 // ---- verbs ------------------------------------------------------------------------
 typedef struct {
     const char *name;
@@ -60,5 +67,23 @@ typedef struct {
 int cmd_devices(int argc, char **argv);
 int cmd_selftest(int argc, char **argv);
 int cmd_bench(int argc, char **argv);
+int cmd_inspect(int argc, char **argv);
+int cmd_plot(int argc, char **argv);
+int cmd_data(int argc, char **argv);
+
+// ---- progress (progress.c): a bar on a terminal, plain lines in logs, Ctrl-C --------
+#include "latentcl/progress.h"
+typedef struct {
+    const char *label;          // shown when a report has no phase
+    bool tty;                   // stderr is a terminal: redraw one line with \r
+    bool drawn, told_stop, printed_last;
+    double last_draw, last_frac; // elapsed and fraction at the last output
+} cli_progress;
+void cli_progress_begin(cli_progress *pr, const char *label);
+int cli_progress_report(void *user, const lc_progress *p); // an lc_progress_fn; user = pr
+void cli_progress_clear(cli_progress *pr); // erase the bar before printing something else
+void cli_progress_end(cli_progress *pr);   // finish the bar's line
+void cli_sigint_install(void);             // first Ctrl-C: cli_interrupted(); second: quit
+bool cli_interrupted(void);
 
 #endif

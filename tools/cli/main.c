@@ -9,6 +9,9 @@ static const cli_verb verbs[] = {
     {"devices", "list OpenCL devices", cmd_devices},
     {"selftest", "compile every kernel and check it against the host reference", cmd_selftest},
     {"bench", "measure speed (gemm, ...)", cmd_bench},
+    {"inspect", "list a checkpoint's metadata and tensors (name, dtype, shape, min/max/mean)", cmd_inspect},
+    {"plot", "draw a run's metrics.jsonl curves as a PNG", cmd_plot},
+    {"data", "dataset info, picture grids, and the shapes set on disk", cmd_data},
     {NULL, NULL, NULL},
 };
 
