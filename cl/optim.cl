@@ -7,9 +7,9 @@
 // left in its gradient padding.
 //
 // A step is: [grad_sumsq_partial] -> train_control -> one update kernel
-// (sgd_step | adam_step) -> [ema_step]. train_control runs as one work-group
-// and decides, on the device, the clipping scale and whether the step is
-// skipped (non-finite loss or gradient), so the host never waits per step.
+// (sgd_step | adam_step, which also moves the EMA of the weights when asked). train_control runs as
+// one work-group and decides, on the device, the clipping scale and whether the step is skipped
+// (non-finite loss or gradient), so the host never waits per step.
 //
 // state (int):   [0] t, updates applied   [1] steps skipped   [2] first bad step (-1 none)
 //                [3] steps accumulated since the last read
@@ -28,8 +28,8 @@
 #define FS_NORM 4
 #define FS_LOSS 5
 
-#define FLAG_SKIP_MODE 1u   // --skip-nonfinite: a bad step is skipped and counted
-#define FLAG_HAVE_NORM 2u   // grad_sumsq_partial ran this step
+#define FLAG_SKIP_MODE 1u // --skip-nonfinite: a bad step is skipped and counted
+#define FLAG_HAVE_NORM 2u // grad_sumsq_partial ran this step
 
 // Lanes 0..valid-1 of x, zeros after.
 inline float16 keep_valid(float16 x, uchar valid) {
@@ -71,7 +71,8 @@ train_control(__global int *state, __global float *fstate, __global const float 
     uint lid = get_local_id(0);
     float s = 0.0f;
     if (flags & FLAG_HAVE_NORM)
-        for (uint i = lid; i < npartial; i += WG) s += partial[i];
+        for (uint i = lid; i < npartial; i += WG)
+            s += partial[i];
     scratch[lid] = s;
     barrier(CLK_LOCAL_MEM_FENCE);
     for (uint h = WG / 2; h > 0; h >>= 1) {
@@ -98,7 +99,8 @@ train_control(__global int *state, __global float *fstate, __global const float 
     fstate[FS_SCALE] = clip > 0.0f ? fmin(1.0f, clip / (norm + 1e-6f)) : 1.0f;
     fstate[FS_BC1] = 1.0f - pown(beta1, t);
     fstate[FS_BC2] = 1.0f - pown(beta2, t);
-    for (uint i = 0; i < nloss; i++) fstate[FS_LOSS + i] += loss[i];
+    for (uint i = 0; i < nloss; i++)
+        fstate[FS_LOSS + i] += loss[i];
     state[ST_COUNT] += 1;
 }
 
@@ -108,6 +110,12 @@ inline void flag_nonfinite(__global int *state, float16 g, int step) {
     if (any(!isfinite(g)) && state[ST_BAD] < 0) state[ST_BAD] = step;
 }
 
+// The EMA of the weights, fused into the update (p is in registers already):
+// ema = decay ema + (1 - decay) p. decay 0: no EMA (ema is not touched).
+inline void ema_update(__global float16 *ema, uint b, float16 p, float decay, uchar v) {
+    if (decay > 0.0f) ema[b] = keep_valid(fma((float16)(decay), ema[b], (1.0f - decay) * p), v);
+}
+
 // SGD with momentum, PyTorch semantics:
 //   d = g + wd p;  buf = d on the first update, else momentum buf + (1 - dampening) d;
 //   d = nesterov ? d + momentum buf : buf;  p -= lr d.
@@ -115,7 +123,8 @@ inline void flag_nonfinite(__global int *state, float16 g, int step) {
 __kernel void sgd_step(__global float16 *param, __global float16 *grad, __global float16 *buf,
                        __global const uchar *valid, uint nblocks, __global int *state,
                        __global const float *fstate, float lr, float momentum, float dampening,
-                       float weight_decay, uint nesterov, uint zero_grad, uint check, int step) {
+                       float weight_decay, uint nesterov, uint zero_grad, uint check, int step,
+                       __global float16 *ema, float ema_decay) {
     uint b = get_global_id(0);
     if (b >= nblocks) return;
     uchar v = valid[b];
@@ -130,7 +139,9 @@ __kernel void sgd_step(__global float16 *param, __global float16 *grad, __global
         buf[b] = keep_valid(m, v);
         d = nesterov ? fma((float16)(momentum), m, d) : m;
     }
-    param[b] = keep_valid(p - lr * d, v);
+    p = keep_valid(p - lr * d, v);
+    param[b] = p;
+    ema_update(ema, b, p, ema_decay, v);
 }
 
 // Adam / AdamW, PyTorch semantics (bias-corrected, eps outside the square root):
@@ -141,7 +152,7 @@ __kernel void adam_step(__global float16 *param, __global float16 *grad, __globa
                         __global float16 *exp_avg_sq, __global const uchar *valid, uint nblocks,
                         __global int *state, __global const float *fstate, float lr, float beta1,
                         float beta2, float eps, float weight_decay, uint decoupled, uint zero_grad,
-                        uint check, int step) {
+                        uint check, int step, __global float16 *ema, float ema_decay) {
     uint b = get_global_id(0);
     if (b >= nblocks) return;
     uchar v = valid[b];
@@ -162,15 +173,7 @@ __kernel void adam_step(__global float16 *param, __global float16 *grad, __globa
     float step_size = lr / fstate[FS_BC1];
     float bc2_sqrt = sqrt(fstate[FS_BC2]);
     float16 denom = sqrt(s) / bc2_sqrt + eps;
-    param[b] = keep_valid(p - step_size * (m / denom), v);
-}
-
-// EMA of the weights after an update: ema = decay ema + (1 - decay) p (skipped steps leave it).
-__kernel void ema_step(__global float16 *ema, __global const float16 *param,
-                       __global const uchar *valid, uint nblocks, __global const float *fstate,
-                       float decay) {
-    uint b = get_global_id(0);
-    if (b >= nblocks || fstate[FS_SKIP] != 0.0f) return;
-    float16 e = fma((float16)(decay), ema[b], (1.0f - decay) * param[b]);
-    ema[b] = keep_valid(e, valid[b]);
+    p = keep_valid(p - step_size * (m / denom), v);
+    param[b] = p;
+    ema_update(ema, b, p, ema_decay, v);
 }

@@ -13,6 +13,7 @@
 #include "device/gemm_internal.h"
 #include "latentcl/device.h"
 #include "latentcl/gemm.h"
+#include "latentcl/selftest.h"
 
 static lc_device *g_dev;
 
@@ -264,6 +265,13 @@ static void test_backend_choice(void **state) {
     assert_ok(lc_device_open(&dev, &o));
     assert_int_equal(lc_gemm_threads(dev), 3);
     lc_device_close(dev);
+    // Without --threads, OpenBLAS's own variable is honoured.
+    setenv("OPENBLAS_NUM_THREADS", "1", 1);
+    o.threads = 0;
+    assert_ok(lc_device_open(&dev, &o));
+    assert_int_equal(lc_gemm_threads(dev), 1);
+    lc_device_close(dev);
+    unsetenv("OPENBLAS_NUM_THREADS");
 }
 
 static void test_status_names(void **state) {
@@ -306,13 +314,26 @@ static void test_profiling(void **state) {
     lc_device_close(dev);
 }
 
+// The selftest check (src/device/check_gemm.c) passes on both backends.
+lc_status lc_check_gemm(lc_device *dev, lc_selftest_result *r);
+static void test_selftest_check(void **state) {
+    (void)state;
+    for (int backend = LC_GEMM_CLBLAST; backend <= LC_GEMM_HOST; backend++) {
+        assert_ok(lc_gemm_set_backend(g_dev, (lc_gemm_backend)backend));
+        lc_selftest_result r = {0};
+        assert_ok(lc_check_gemm(g_dev, &r));
+        assert_true(r.ok);
+        assert_true(r.fwd_err <= r.tolerance);
+    }
+}
+
 int main(void) {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_status_names), cmocka_unit_test(test_backend_choice),
         cmocka_unit_test(test_cases_host),   cmocka_unit_test(test_cases_clblast),
         cmocka_unit_test(test_batched_host), cmocka_unit_test(test_batched_clblast),
         cmocka_unit_test(test_k_zero),       cmocka_unit_test(test_bad_arguments),
-        cmocka_unit_test(test_profiling),
+        cmocka_unit_test(test_profiling),    cmocka_unit_test(test_selftest_check),
     };
     return cmocka_run_group_tests(tests, setup, teardown);
 }

@@ -8,6 +8,7 @@
 
 #include "test_util.h"
 #include "latentcl/optim.h"
+#include "optim/optim_internal.h" // the state buffers, to check their padding
 
 static lc_device *g_dev;
 
@@ -37,8 +38,12 @@ static void make_params(lc_params *p, const float *init) {
     if (init) assert_ok(lc_write(g_dev, p->data, 0, init, TOTAL * sizeof(float)));
 }
 
-static void get(float *out, cl_mem m) { assert_ok(lc_read(g_dev, out, m, 0, TOTAL * sizeof(float))); }
-static void put(cl_mem m, const float *v) { assert_ok(lc_write(g_dev, m, 0, v, TOTAL * sizeof(float))); }
+static void get(float *out, cl_mem m) {
+    assert_ok(lc_read(g_dev, out, m, 0, TOTAL * sizeof(float)));
+}
+static void put(cl_mem m, const float *v) {
+    assert_ok(lc_write(g_dev, m, 0, v, TOTAL * sizeof(float)));
+}
 
 // Deterministic test values; padding entries get junk (the kernels must ignore it).
 static void fill(float *v, int seed, float junk) {
@@ -53,8 +58,10 @@ static void test_sgd_momentum_by_hand(void **state) {
     // p = 1, g = 0.5, lr 0.1, momentum 0.9: step 1 buf = 0.5, p = 0.95;
     // step 2 buf = 0.9 * 0.5 + 0.5 = 0.95, p = 0.95 - 0.095 = 0.855.
     float init[TOTAL] = {0}, g[TOTAL] = {0}, got[TOTAL];
-    for (size_t i = 0; i < TOTAL; i++) init[i] = is_padding(i) ? 0.0f : 1.0f;
-    for (size_t i = 0; i < TOTAL; i++) g[i] = is_padding(i) ? 0.0f : 0.5f;
+    for (size_t i = 0; i < TOTAL; i++)
+        init[i] = is_padding(i) ? 0.0f : 1.0f;
+    for (size_t i = 0; i < TOTAL; i++)
+        g[i] = is_padding(i) ? 0.0f : 0.5f;
     lc_params p;
     make_params(&p, init);
     lc_optim_config c = lc_optim_defaults(LC_OPTIM_SGD);
@@ -70,7 +77,8 @@ static void test_sgd_momentum_by_hand(void **state) {
     put(p.grad, g);
     assert_ok(lc_optim_step(o, &p, 0.1f, NULL, 0, 1));
     get(got, p.data);
-    for (size_t i = 0; i < TOTAL; i++) assert_float_equal(got[i], is_padding(i) ? 0.0f : 0.855f, 1e-6);
+    for (size_t i = 0; i < TOTAL; i++)
+        assert_float_equal(got[i], is_padding(i) ? 0.0f : 0.855f, 1e-6);
     lc_optim_report r;
     assert_ok(lc_optim_read(o, &r, false));
     assert_int_equal(r.updates, 2);
@@ -84,8 +92,10 @@ static void test_adam_first_step_by_hand(void **state) {
     // First Adam step: m^ = g, v^ = g^2, so p -= lr g / (|g| + eps) = lr sign(g) (to 1e-7).
     // AdamW with wd 0.1 first shrinks p by (1 - lr wd): 2 (1 - 0.01 * 0.1) - 0.01 = 1.988.
     float init[TOTAL], g[TOTAL], got[TOTAL];
-    for (size_t i = 0; i < TOTAL; i++) init[i] = is_padding(i) ? 0.0f : 2.0f;
-    for (size_t i = 0; i < TOTAL; i++) g[i] = is_padding(i) ? 0.0f : (i % 2 ? -3.0f : 0.25f);
+    for (size_t i = 0; i < TOTAL; i++)
+        init[i] = is_padding(i) ? 0.0f : 2.0f;
+    for (size_t i = 0; i < TOTAL; i++)
+        g[i] = is_padding(i) ? 0.0f : (i % 2 ? -3.0f : 0.25f);
     for (int kind = LC_OPTIM_ADAM; kind <= LC_OPTIM_ADAMW; kind++) {
         lc_params p;
         make_params(&p, init);
@@ -144,7 +154,8 @@ static void run_against_reference(lc_optim_config c, const char *what) {
     lc_params p;
     make_params(&p, init);
     ref_state r = {0};
-    for (size_t i = 0; i < TOTAL; i++) r.p[i] = init[i];
+    for (size_t i = 0; i < TOTAL; i++)
+        r.p[i] = init[i];
     lc_optim *o;
     assert_ok(lc_optim_new(&o, g_dev, &p, &c));
     for (int step = 0; step < 6; step++) {
@@ -162,11 +173,15 @@ static void run_against_reference(lc_optim_config c, const char *what) {
             fail_msg("%s: p[%zu] = %.8g, PyTorch formula %.8g", what, i, got[i], r.p[i]);
         }
     }
-    // The state buffers keep zero padding too (read through a checkpoint round trip below).
-    lc_st_builder *b;
-    assert_ok(lc_st_builder_new(&b));
-    assert_ok(lc_optim_save(o, &p, b));
-    lc_st_builder_free(b);
+    // The state buffers keep zero padding too, whatever the gradient padding held.
+    cl_mem states[2] = {o->m1, o->m2};
+    for (int k = 0; k < 2; k++) {
+        if (!states[k]) continue;
+        get(got, states[k]);
+        for (size_t i = 0; i < TOTAL; i++)
+            if (is_padding(i) && got[i] != 0.0f)
+                fail_msg("%s: state %d padding %zu became %g", what, k, i, got[i]);
+    }
     lc_optim_free(o);
     lc_params_free(&p);
 }
@@ -203,7 +218,8 @@ static void test_clipping(void **state) {
     // Gradient all 2 on 22 real entries: norm 2 sqrt(22). clip 1: scale 1 / (norm + 1e-6);
     // with SGD lr 1 each parameter moves by 2 * scale. Padding junk (NaN even) is ignored.
     float init[TOTAL] = {0}, g[TOTAL], got[TOTAL];
-    for (size_t i = 0; i < TOTAL; i++) g[i] = is_padding(i) ? NAN : 2.0f;
+    for (size_t i = 0; i < TOTAL; i++)
+        g[i] = is_padding(i) ? NAN : 2.0f;
     double norm = 2.0 * sqrt(22.0);
     for (int clip_on = 0; clip_on < 2; clip_on++) {
         lc_params p;
@@ -220,7 +236,8 @@ static void test_clipping(void **state) {
         assert_int_equal(r.bad_step, -1);
         get(got, p.data);
         double want = clip_on ? -2.0 / (norm + 1e-6) : -2.0;
-        for (size_t i = 0; i < TOTAL; i++) assert_float_equal(got[i], is_padding(i) ? 0 : want, 1e-6);
+        for (size_t i = 0; i < TOTAL; i++)
+            assert_float_equal(got[i], is_padding(i) ? 0 : want, 1e-6);
         lc_optim_free(o);
         lc_params_free(&p);
     }
@@ -268,7 +285,8 @@ static void test_schedules(void **state) {
     assert_float_equal(lc_lr_at(&s, 2), 0.075, 1e-15);
     assert_float_equal(lc_lr_at(&s, 3), 0.1, 1e-15);
     assert_float_equal(lc_lr_at(&s, 50), 0.1, 1e-15);
-    // Cosine as PyTorch's CosineAnnealingLR(T_max = 100, eta_min = 0): base (1 + cos(pi t/100)) / 2.
+    // Cosine as PyTorch's CosineAnnealingLR(T_max = 100, eta_min = 0): base (1 + cos(pi t/100))
+    // / 2.
     s = (lc_lr_schedule){LC_LR_COSINE, 0.1, 0, 100, 0};
     assert_float_equal(lc_lr_at(&s, 0), 0.1, 1e-15);
     assert_float_equal(lc_lr_at(&s, 50), 0.05, 1e-12);
@@ -299,7 +317,8 @@ static void test_ema(void **state) {
     // SGD lr 1, g = -1 each step: p = 1, 2, 3 after steps; ema (decay 0.5) from 0:
     // 0.5 * 0 + 0.5 * 1 = 0.5, then 0.5 * 0.5 + 0.5 * 2 = 1.25, then 0.625 + 1.5 = 2.125.
     float g[TOTAL], got[TOTAL];
-    for (size_t i = 0; i < TOTAL; i++) g[i] = is_padding(i) ? 9.0f : -1.0f;
+    for (size_t i = 0; i < TOTAL; i++)
+        g[i] = is_padding(i) ? 9.0f : -1.0f;
     lc_params p;
     make_params(&p, NULL);
     lc_optim_config c = lc_optim_defaults(LC_OPTIM_SGD);
@@ -311,7 +330,8 @@ static void test_ema(void **state) {
         assert_ok(lc_optim_step(o, &p, 1.0f, NULL, 0, step));
     }
     get(got, lc_optim_ema(o));
-    for (size_t i = 0; i < TOTAL; i++) assert_float_equal(got[i], is_padding(i) ? 0 : 2.125f, 1e-6);
+    for (size_t i = 0; i < TOTAL; i++)
+        assert_float_equal(got[i], is_padding(i) ? 0 : 2.125f, 1e-6);
     // Swapping puts the EMA weights where the model reads its parameters.
     assert_ok(lc_optim_swap_ema(o, &p));
     get(got, p.data);
@@ -367,7 +387,8 @@ static void test_nonfinite(void **state) {
             assert_float_equal(r.loss[0], (1 + 2 + 3 + 5 + 6) / 5.0, 1e-5);
             assert_float_equal(r.loss[1], 0.5, 1e-6);
             get(got, p.data);
-            for (size_t i = 0; i < TOTAL; i++) assert_true(isfinite(got[i]));
+            for (size_t i = 0; i < TOTAL; i++)
+                assert_true(isfinite(got[i]));
         } else {
             // Frozen from the bad step on. A NaN loss is caught before the update (3 updates);
             // a bad gradient without a norm pass is caught by the update itself (4).

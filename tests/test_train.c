@@ -54,7 +54,8 @@ static lc_device *g_dev;
 static lc_status toy_step(void *self, lc_device *dev, cl_mem loss, const lc_batch *b) {
     toy *t = self;
     int32_t idx[64];
-    for (int64_t i = 0; i < b->count; i++) idx[i] = (int32_t)b->index[i];
+    for (int64_t i = 0; i < b->count; i++)
+        idx[i] = (int32_t)b->index[i];
     LC_TRY(lc_write(dev, t->idx, 0, idx, (size_t)b->count * sizeof *idx));
     cl_int count = (cl_int)b->count, d = D, poison = b->step == t->poison_step;
     LC_TRY(LC_ARG(t->k, 0, t->X));
@@ -76,7 +77,8 @@ static double host_mse(const toy *t, const float *p, const float *x, const float
     for (int64_t i = 0; i < n; i++) {
         int64_t j = idx ? idx[i] : i;
         double pred = p[16];
-        for (int d = 0; d < D; d++) pred += p[d] * x[j * D + d];
+        for (int d = 0; d < D; d++)
+            pred += p[d] * x[j * D + d];
         s += (pred - y[j]) * (pred - y[j]);
     }
     (void)t;
@@ -120,8 +122,10 @@ static void toy_init(toy *t, lc_train_model *m) {
             yv += w[d] * x[d];
         }
         yv += 0.01f * (float)cos(5.1 * i); // a little noise
-        if (i < N) t->y[i] = yv;
-        else t->yt[i - N] = yv;
+        if (i < N)
+            t->y[i] = yv;
+        else
+            t->yt[i - N] = yv;
     }
     int64_t sw[2] = {1, D}, sb[1] = {1};
     assert_ok(lc_params_add(&t->params, "linear.weight", 2, sw, NULL));
@@ -198,7 +202,8 @@ static void assert_same_checkpoint(const char *a, const char *b) {
         if (!tb) fail_msg("%s lacks %s", b, ta->name);
         size_t bytes = (size_t)lc_st_numel(ta) * lc_dtype_size(ta->dtype);
         assert_int_equal(lc_st_numel(ta), lc_st_numel(tb));
-        if (memcmp(ta->data, tb->data, bytes)) fail_msg("%s differs between %s and %s", ta->name, a, b);
+        if (memcmp(ta->data, tb->data, bytes))
+            fail_msg("%s differs between %s and %s", ta->name, a, b);
     }
     assert_string_equal(lc_st_meta_get(fa, "step"), lc_st_meta_get(fb, "step"));
     assert_string_equal(lc_st_meta_get(fa, "train"), lc_st_meta_get(fb, "train"));
@@ -240,6 +245,41 @@ static void test_loss_falls(void **state) {
     assert_float_equal(test_last, lc_figures_get(&r.eval, "test_mse"), 1e-12);
     // A second run into the same folder is refused without --force.
     assert_int_equal(lc_train(NULL, g_dev, &m, &o, NULL, NULL), LC_ERR_EXISTS);
+    toy_free(&t);
+
+    // --init from that run's weights: a short --iters run starts where it ended (its first
+    // loss line is already low), is evaluated at its end although no epoch ended, and --force
+    // reuses the folder.
+    toy_init(&t, &m);
+    char init[1100];
+    snprintf(init, sizeof init, "%s/last.safetensors", in_dir("falls"));
+    small_options(&o);
+    o.init = init;
+    o.iters = 3;
+    o.log_every = 1;
+    o.out = in_dir("falls");
+    o.force = true;
+    assert_ok(lc_train(&r, g_dev, &m, &o, NULL, NULL));
+    assert_int_equal(r.steps, 3);
+    assert_int_equal(r.epochs, 0);
+    assert_true(r.loss < 0.05 * first);
+    assert_true(lc_figures_get(&r.eval, "test_mse") < 0.1);
+    // --init of a file without the model's tensors names the tensor.
+    toy_free(&t);
+    toy_init(&t, &m);
+    char other[1100];
+    snprintf(other, sizeof other, "%s/other.safetensors", g_dir);
+    lc_st_builder *b;
+    assert_ok(lc_st_builder_new(&b));
+    int64_t shape[1] = {3};
+    float v[3] = {1, 2, 3};
+    assert_ok(lc_st_builder_add_f32(b, NULL, "linear.weight", 1, shape, v));
+    assert_ok(lc_st_builder_save(b, other));
+    lc_st_builder_free(b);
+    o.init = other;
+    o.out = NULL;
+    assert_int_not_equal(lc_train(NULL, g_dev, &m, &o, NULL, NULL), LC_OK);
+    assert_non_null(strstr(lc_last_error(), "linear.weight"));
     toy_free(&t);
 }
 
@@ -374,7 +414,8 @@ static void test_nonfinite_stops(void **state) {
     assert_string_equal(lc_st_meta_get(f, "step"), "8");
     float w[D];
     assert_ok(lc_st_read_f32(f, "linear.weight", 2, NULL, w, D));
-    for (int d = 0; d < D; d++) assert_true(isfinite(w[d]));
+    for (int d = 0; d < D; d++)
+        assert_true(isfinite(w[d]));
     lc_st_close(f);
     toy_free(&t);
 
@@ -486,12 +527,9 @@ static void test_config_file(void **state) {
 
 int main(void) {
     const struct CMUnitTest tests[] = {
-        cmocka_unit_test(test_loss_falls),
-        cmocka_unit_test(test_resume_bit_exact),
-        cmocka_unit_test(test_cancel_then_resume),
-        cmocka_unit_test(test_nonfinite_stops),
-        cmocka_unit_test(test_skip_nonfinite),
-        cmocka_unit_test(test_config_file),
+        cmocka_unit_test(test_loss_falls),         cmocka_unit_test(test_resume_bit_exact),
+        cmocka_unit_test(test_cancel_then_resume), cmocka_unit_test(test_nonfinite_stops),
+        cmocka_unit_test(test_skip_nonfinite),     cmocka_unit_test(test_config_file),
     };
     return cmocka_run_group_tests(tests, setup, teardown);
 }

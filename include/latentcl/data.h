@@ -49,10 +49,10 @@ uint64_t lc_dataset_checksum(const lc_dataset *d);
 
 // IDX files (MNIST layout), plain or gzip: images (magic 0x803, u8, n x rows x cols) and
 // labels (magic 0x801, u8, n). Pixels are divided by 255.
-typedef enum { LC_SPLIT_TRAIN = 0, LC_SPLIT_TEST = 1 } lc_split;
+typedef enum { LC_SPLIT_TRAIN = 0, LC_SPLIT_TEST = 1 } lc_data_split;
 // Reads {train,t10k}-{images-idx3,labels-idx1}-ubyte[.gz] from dir. Class names are
 // Fashion-MNIST's when fashion is true, else the digits "0".."9".
-lc_status lc_mnist_load(lc_dataset *out, const char *dir, lc_split split, bool fashion);
+lc_status lc_mnist_load(lc_dataset *out, const char *dir, lc_data_split split, bool fashion);
 // One IDX image file into out->images/n/height/width (channels 1), no labels.
 lc_status lc_idx_read_images(lc_dataset *out, const char *path);
 // One IDX label file: *labels (caller frees), *n items, all < 256.
@@ -257,7 +257,7 @@ void lc_batcher_free(lc_batcher *b);
 typedef enum { LC_DATA_IMAGES, LC_DATA_SEQUENCES } lc_data_kind;
 
 typedef struct {
-    lc_split split;
+    lc_data_split split;
     uint64_t seed;        // shapes: the generator's seed
     int64_t shapes_count; // shapes: items (0: 60000 train / 10000 test)
     lc_text_options text; // .txt files (words forces lowercase + a-z)

@@ -41,8 +41,9 @@ const char *lc_gemm_backend_name(lc_gemm_backend b); // "clblast", "host", "auto
 lc_status lc_gemm_set_backend(lc_device *dev, lc_gemm_backend b);
 
 // OpenBLAS threads the host backend uses on this device: lc_device_options.threads
-// (--threads) when > 0, else one per online core. Set process-wide before the
-// device's first host GEMM.
+// (--threads) when > 0, else $OPENBLAS_NUM_THREADS when set, else the CPU
+// device's compute units (PoCL: one per core), at most the online cores. Set
+// process-wide (openblas_set_num_threads) before the device's first host GEMM.
 int lc_gemm_threads(const lc_device *dev);
 
 #ifdef __cplusplus

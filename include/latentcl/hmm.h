@@ -65,10 +65,10 @@ typedef struct {
     double *start;         // (K)     sum_seq gamma_1(i)
     double *trans;         // (K, K)  sum_seq sum_t xi_t(i, j)
     double *post;          // (K)     sum gamma_t(i) over all steps
-    double *obs;           // categorical (K, M) sum gamma_t(i) [x_t = m]; Gaussian (K, D) sum gamma x
-    double *obs2;          // Gaussian (K, D) sum gamma x^2 (NULL for categorical)
-    double *center;        // Gaussian (D): obs and obs2 are of x - center (the device
-                           // centres the data so float sums keep the variance's digits)
+    double *obs;    // categorical (K, M) sum gamma_t(i) [x_t = m]; Gaussian (K, D) sum gamma x
+    double *obs2;   // Gaussian (K, D) sum gamma x^2 (NULL for categorical)
+    double *center; // Gaussian (D): obs and obs2 are of x - center (the device
+                    // centres the data so float sums keep the variance's digits)
 } lc_hmm_stats;
 
 lc_status lc_hmm_stats_init(lc_hmm_stats *s, const lc_hmm *h);
@@ -142,12 +142,12 @@ typedef struct {
 void lc_hmm_fit_defaults(lc_hmm_fit_options *o);
 
 typedef struct {
-    int iterations;            // of the best restart
+    int iterations; // of the best restart
     int best_restart;
     bool converged;
-    int n_decreases;           // iterations where the likelihood fell by more than rounding
-    double log_likelihood;     // of the returned model (after its last M-step)
-    double *history;           // (iterations) per-iteration log-likelihood of the best restart
+    int n_decreases;       // iterations where the likelihood fell by more than rounding
+    double log_likelihood; // of the returned model (after its last M-step)
+    double *history;       // (iterations) per-iteration log-likelihood of the best restart
 } lc_hmm_fit_result;
 void lc_hmm_fit_result_free(lc_hmm_fit_result *r);
 

@@ -31,9 +31,9 @@ lc_status lc_optim_kind_parse(lc_optim_kind *out, const char *name);
 
 typedef struct {
     lc_optim_kind kind;
-    double momentum;     // SGD (PyTorch: buf = d on the first update, then m buf + (1 - dampening) d)
-    double dampening;    // SGD
-    bool nesterov;       // SGD
+    double momentum;  // SGD (PyTorch: buf = d on the first update, then m buf + (1 - dampening) d)
+    double dampening; // SGD
+    bool nesterov;    // SGD
     double beta1, beta2; // Adam/AdamW (0.9, 0.999)
     double eps;          // Adam/AdamW, added outside the square root (1e-8)
     double weight_decay; // SGD/Adam: L2 added to the gradient; AdamW: decoupled, p *= 1 - lr wd
@@ -63,14 +63,13 @@ enum { LC_LOSS_MAX = 16 };
 //   loss: NULL, or a device buffer whose first n_loss floats are the loss (entry 0, the
 //         one checked for NaN/Inf) and its named terms; they are summed for lc_optim_read.
 //   step: the caller's step index, recorded as the first bad step on a NaN/Inf.
-// Order on the device: gradient norm (when clipping or skipping), control, update, EMA.
+// Order on the device: gradient norm (when clipping or skipping), control, update (+ EMA).
 // A NaN/Inf loss or gradient: with skip_nonfinite the step changes nothing and is
 // counted; without, the step and every later one change nothing (the run is frozen at
 // its last good state) until the caller sees bad_step in lc_optim_read and stops.
 // (Without clip and skip_nonfinite, a NaN found only in the gradients is found by the
 // update kernel itself: that step may already be partly applied.)
-lc_status lc_optim_step(lc_optim *o, lc_params *p, float lr, cl_mem loss, int n_loss,
-                        int64_t step);
+lc_status lc_optim_step(lc_optim *o, lc_params *p, float lr, cl_mem loss, int n_loss, int64_t step);
 
 // What the device recorded (one blocking read).
 typedef struct {

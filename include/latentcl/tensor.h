@@ -37,7 +37,7 @@ extern "C" {
 
 enum { LC_MAX_DIMS = 6 };
 
-typedef enum { LC_F32 = 0, LC_I32 = 1 } lc_dtype;
+typedef enum { LC_F32 = 0, LC_I32 = 1 } lc_tensor_dtype;
 
 typedef struct lc_tensor lc_tensor;
 struct lc_tensor {
@@ -46,7 +46,7 @@ struct lc_tensor {
     int ndim;
     int64_t shape[LC_MAX_DIMS];
     size_t numel;
-    lc_dtype dtype;
+    lc_tensor_dtype dtype;
     int requires_grad; // a gradient flows into this tensor during lc_backward
     // Internal: the tensor whose buffer a view shares (itself if not a view),
     // and where its gradient lives (see lc_tensor_grad).
@@ -92,7 +92,7 @@ lc_status lc_tensor_from_host(lc_ctx *ctx, lc_tensor **out, const float *data, i
 lc_status lc_tensor_from_host_i32(lc_ctx *ctx, lc_tensor **out, const int32_t *data, int ndim,
                                   const int64_t *shape);
 // A tensor over an existing buffer (not owned): element i at buf + off + i.
-lc_status lc_tensor_wrap(lc_ctx *ctx, lc_tensor **out, cl_mem buf, size_t off, lc_dtype dtype,
+lc_status lc_tensor_wrap(lc_ctx *ctx, lc_tensor **out, cl_mem buf, size_t off, lc_tensor_dtype dtype,
                          int ndim, const int64_t *shape);
 // A parameter: a view of params->data at offset with its gradient in
 // params->grad at the same offset. Requires grad when gradients are enabled.

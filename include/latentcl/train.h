@@ -126,13 +126,13 @@ double lc_figures_get(const lc_figures *f, const char *name);
 typedef enum { LC_EVAL_VAL, LC_EVAL_TEST } lc_eval_split;
 
 typedef struct {
-    const char *family;  // "classifier", "vae", ...: checkpoint metadata; a resume checks it
-    void *self;          // handed back to every hook
-    lc_params *params;   // the model's one parameter buffer, allocated and initialised
-    int64_t n_train;     // items in the training set (batches index 0..n_train-1)
-    int n_terms;         // named loss terms written after the loss (< LC_LOSS_MAX)
+    const char *family; // "classifier", "vae", ...: checkpoint metadata; a resume checks it
+    void *self;         // handed back to every hook
+    lc_params *params;  // the model's one parameter buffer, allocated and initialised
+    int64_t n_train;    // items in the training set (batches index 0..n_train-1)
+    int n_terms;        // named loss terms written after the loss (< LC_LOSS_MAX)
     const char *term_names[LC_LOSS_MAX - 1]; // "recon", "kl", ...: metrics keys
-    bool has_test;       // evaluate(LC_EVAL_TEST) is meaningful (run after every epoch)
+    bool has_test;         // evaluate(LC_EVAL_TEST) is meaningful (run after every epoch)
     bool higher_is_better; // of evaluate's first figure, which picks best.safetensors
 
     // Required. Forward + backward of one batch, enqueued without a host wait: gradients
@@ -163,14 +163,14 @@ typedef struct {
 
 // What a training call did.
 typedef struct {
-    int64_t steps;       // steps done in all (a resumed run counts its earlier ones)
-    int64_t epochs;      // epochs completed
-    int64_t skipped;     // steps skipped as non-finite (--skip-nonfinite)
-    int64_t bad_step;    // the step (from 1) with a NaN/Inf when stopped for one, else 0
-    double loss;         // mean loss over the last logged interval (NAN if none)
-    lc_figures eval;     // the last evaluation: "val_accuracy", "test_loss", ...
-    double best;         // best validation figure so far (NAN if none)
-    double seconds;      // wall time of this call
+    int64_t steps;    // steps done in all (a resumed run counts its earlier ones)
+    int64_t epochs;   // epochs completed
+    int64_t skipped;  // steps skipped as non-finite (--skip-nonfinite)
+    int64_t bad_step; // the step (from 1) with a NaN/Inf when stopped for one, else 0
+    double loss;      // mean loss over the last logged interval (NAN if none)
+    lc_figures eval;  // the last evaluation: "val_accuracy", "test_loss", ...
+    double best;      // best validation figure so far (NAN if none)
+    double seconds;   // wall time of this call
 } lc_train_result;
 
 // Trains m with options o on dev. progress (may be NULL) is called after every step and

@@ -150,7 +150,7 @@ static char *find_idx(const char *dir, const char *name) {
     return NULL;
 }
 
-lc_status lc_mnist_load(lc_dataset *out, const char *dir, lc_split split, bool fashion) {
+lc_status lc_mnist_load(lc_dataset *out, const char *dir, lc_data_split split, bool fashion) {
     memset(out, 0, sizeof *out);
     const char *prefix = split == LC_SPLIT_TEST ? "t10k" : "train";
     char images_name[64], labels_name[64];

@@ -35,7 +35,7 @@ static bool has_suffix(const char *s, const char *suffix) {
     return n >= k && !strcasecmp(s + n - k, suffix);
 }
 
-static lc_status set_source(lc_data *out, const char *what, const char *where, lc_split split,
+static lc_status set_source(lc_data *out, const char *what, const char *where, lc_data_split split,
                             bool with_split) {
     size_t n = strlen(what) + strlen(where) + 32;
     out->source = malloc(n);

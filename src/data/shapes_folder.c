@@ -9,7 +9,7 @@
 #include <unistd.h>
 
 #include "data/data_util.h"
-#include "io/atomic_file.h"
+#include "io/atomic.h"
 #include "io/png_direct.h"
 #include "latentcl/data.h"
 #include "latentcl/image.h"
@@ -47,16 +47,7 @@ static bool is_empty_dir(const char *dir) {
 static lc_status write_text(const char *dir, const char *name, const lc_buf *text) {
     char *path = lc_path_join(dir, name);
     if (!path) return lc_fail(LC_ERR_NOMEM, "out of memory");
-    lc_atomic_file af;
-    lc_status s = lc_atomic_open(&af, path);
-    if (s == LC_OK) {
-        if (fwrite(text->data, 1, text->len, af.file) != text->len) {
-            lc_atomic_abort(&af);
-            s = lc_fail(LC_ERR_IO, "%s: write failed: %s", path, strerror(errno));
-        } else {
-            s = lc_atomic_commit(&af);
-        }
-    }
+    lc_status s = lc_write_file_atomic(path, text->data, text->len);
     free(path);
     return s;
 }

@@ -46,6 +46,9 @@ static void CL_CALLBACK host_gemm_run(void *p) {
 
 int lc_gemm_host_threads_for(const lc_device *dev) {
     if (dev->threads > 0) return dev->threads;
+    // A user who set OpenBLAS's own variable keeps that choice.
+    const char *env = getenv("OPENBLAS_NUM_THREADS");
+    if (env && atoi(env) > 0) return atoi(env);
     // Automatic: as many OpenBLAS threads as the CPU device has compute units
     // (PoCL's worker threads: one per core unless POCL_MAX_PTHREAD_COUNT says
     // fewer), never more than the online cores. The native kernel runs on one

@@ -8,9 +8,7 @@
 
 static const char *const kind_names[] = {"sgd", "adam", "adamw"};
 
-const char *lc_optim_kind_name(lc_optim_kind k) {
-    return (unsigned)k < 3 ? kind_names[k] : "?";
-}
+const char *lc_optim_kind_name(lc_optim_kind k) { return (unsigned)k < 3 ? kind_names[k] : "?"; }
 
 lc_status lc_optim_kind_parse(lc_optim_kind *out, const char *name) {
     for (int i = 0; i < 3; i++)
@@ -64,8 +62,8 @@ lc_status optim_reset_state(lc_optim *o, int64_t t, int64_t skipped, bool all) {
     int32_t st[OPTIM_NSTATE] = {(int32_t)t, (int32_t)skipped, -1, 0};
     if (!all) {
         // Only the sums: keep t, skipped and bad_step as the device has them.
-        LC_TRY(lc_write(o->dev, o->state, ST_COUNT * sizeof(int32_t), &st[ST_COUNT],
-                        sizeof(int32_t)));
+        LC_TRY(
+            lc_write(o->dev, o->state, ST_COUNT * sizeof(int32_t), &st[ST_COUNT], sizeof(int32_t)));
         float zeros[LC_LOSS_MAX] = {0};
         return lc_write(o->dev, o->fstate, FS_LOSS * sizeof(float), zeros, sizeof zeros);
     }
@@ -77,9 +75,11 @@ lc_status optim_reset_state(lc_optim *o, int64_t t, int64_t skipped, bool all) {
 lc_status lc_optim_new(lc_optim **out, lc_device *dev, const lc_params *p,
                        const lc_optim_config *cfg) {
     *out = NULL;
-    if (!p->data || !p->grad) return lc_fail(LC_ERR_INVALID_ARG, "optimiser: parameters not allocated");
+    if (!p->data || !p->grad)
+        return lc_fail(LC_ERR_INVALID_ARG, "optimiser: parameters not allocated");
     if (p->total % LC_PARAM_ALIGN)
-        return lc_fail(LC_ERR_INVALID_ARG, "optimiser: %zu floats is not a multiple of 16", p->total);
+        return lc_fail(LC_ERR_INVALID_ARG, "optimiser: %zu floats is not a multiple of 16",
+                       p->total);
     if ((unsigned)cfg->kind > LC_OPTIM_ADAMW)
         return lc_fail(LC_ERR_INVALID_ARG, "optimiser: unknown kind %d", (int)cfg->kind);
     if (!(cfg->clip >= 0) || !(cfg->ema >= 0 && cfg->ema < 1) || !(cfg->eps >= 0) ||
@@ -192,6 +192,8 @@ static lc_status launch_update(lc_optim *o, lc_params *p, float lr, bool check, 
     cl_uint nb = (cl_uint)o->nblocks, zero = o->cfg.zero_grad ? 1u : 0u, chk = check ? 1u : 0u;
     cl_int st = (cl_int)step;
     cl_float wd = (cl_float)o->cfg.weight_decay;
+    cl_float decay = o->ema ? (cl_float)o->cfg.ema : 0.0f;
+    cl_mem ema = o->ema ? o->ema : p->data; // untouched when decay is 0
     const char *name;
     if (o->cfg.kind == LC_OPTIM_SGD) {
         name = "sgd_step";
@@ -214,6 +216,8 @@ static lc_status launch_update(lc_optim *o, lc_params *p, float lr, bool check, 
         LC_TRY(LC_ARG(k, 12, zero));
         LC_TRY(LC_ARG(k, 13, chk));
         LC_TRY(LC_ARG(k, 14, st));
+        LC_TRY(LC_ARG(k, 15, ema));
+        LC_TRY(LC_ARG(k, 16, decay));
     } else {
         name = "adam_step";
         LC_TRY(lc_device_kernel(&k, o->dev, "optim", name));
@@ -237,24 +241,12 @@ static lc_status launch_update(lc_optim *o, lc_params *p, float lr, bool check, 
         LC_TRY(LC_ARG(k, 14, zero));
         LC_TRY(LC_ARG(k, 15, chk));
         LC_TRY(LC_ARG(k, 16, st));
+        LC_TRY(LC_ARG(k, 17, ema));
+        LC_TRY(LC_ARG(k, 18, decay));
     }
-    size_t global = o->nblocks;
-    return lc_launch(o->dev, k, name, 1, &global, NULL);
-}
-
-static lc_status launch_ema(lc_optim *o, const lc_params *p) {
-    cl_kernel k;
-    LC_TRY(lc_device_kernel(&k, o->dev, "optim", "ema_step"));
-    cl_uint nb = (cl_uint)o->nblocks;
-    cl_float decay = (cl_float)o->cfg.ema;
-    LC_TRY(LC_ARG(k, 0, o->ema));
-    LC_TRY(LC_ARG(k, 1, p->data));
-    LC_TRY(LC_ARG(k, 2, o->valid));
-    LC_TRY(LC_ARG(k, 3, nb));
-    LC_TRY(LC_ARG(k, 4, o->fstate));
-    LC_TRY(LC_ARG(k, 5, decay));
-    size_t global = o->nblocks;
-    return lc_launch(o->dev, k, "ema_step", 1, &global, NULL);
+    // An explicit work-group size: PoCL's own choice for a 1-D range this long is slower.
+    size_t global = o->nblocks, local = OPTIM_UPDATE_WG;
+    return lc_launch(o->dev, k, name, 1, &global, &local);
 }
 
 lc_status lc_optim_step(lc_optim *o, lc_params *p, float lr, cl_mem loss, int n_loss,
@@ -272,8 +264,6 @@ lc_status lc_optim_step(lc_optim *o, lc_params *p, float lr, cl_mem loss, int n_
     if (have_norm) LC_TRY(launch_norm(o, p));
     LC_TRY(launch_control(o, loss, n_loss, have_norm, step));
     LC_TRY(launch_update(o, p, lr, !have_norm, step));
-    if (o->ema) LC_TRY(launch_ema(o, p));
-    o->n_loss = loss ? n_loss : 0;
     return LC_OK;
 }
 

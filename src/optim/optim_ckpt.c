@@ -94,7 +94,8 @@ lc_status lc_optim_load(lc_optim *o, const lc_params *p, const lc_st_file *f) {
         return lc_fail(LC_ERR_SHAPE, "optimiser made for %zu floats, loaded with %zu", o->total,
                        p->total);
     const char *text = lc_st_meta_get(f, LC_META_OPTIMIZER);
-    if (!text) return lc_fail(LC_ERR_FORMAT, "%s: no optimizer state (metadata \"optimizer\")", path);
+    if (!text)
+        return lc_fail(LC_ERR_FORMAT, "%s: no optimizer state (metadata \"optimizer\")", path);
     cJSON *j = cJSON_Parse(text);
     if (!j) return lc_fail(LC_ERR_FORMAT, "%s: metadata \"optimizer\" is not JSON", path);
     const cJSON *type = cJSON_GetObjectItemCaseSensitive(j, "type");

@@ -6,8 +6,9 @@
 #include "latentcl/optim.h"
 
 enum {
-    OPTIM_WG = 64,     // work-group size of the reductions (WG in cl/optim.cl)
-    OPTIM_GROUPS = 64, // work-groups of the norm pass: fixed, so the sum order never changes
+    OPTIM_WG = 64,        // work-group size of the reductions (WG in cl/optim.cl)
+    OPTIM_GROUPS = 64,    // work-groups of the norm pass: fixed, so the sum order never changes
+    OPTIM_UPDATE_WG = 64, // work-group size of the update kernels
     ST_T = 0,
     ST_SKIPPED = 1,
     ST_BAD = 2,
@@ -34,7 +35,6 @@ struct lc_optim {
     cl_mem state;   // (OPTIM_NSTATE) int
     cl_mem fstate;  // (OPTIM_NFSTATE) float
     cl_mem partial; // (OPTIM_GROUPS) float: partial sums of grad^2
-    int n_loss;     // loss entries of the last step
 };
 
 // Writes t, skipped, bad_step = -1 and zero sums (all), or only zeroes the sums.

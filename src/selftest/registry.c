@@ -6,11 +6,15 @@
 lc_status lc_check_philox_bits(lc_device *dev, lc_selftest_result *r);
 lc_status lc_check_philox_uniform(lc_device *dev, lc_selftest_result *r);
 lc_status lc_check_philox_normal(lc_device *dev, lc_selftest_result *r);
+lc_status lc_check_hmm_estep_categorical(lc_device *dev, lc_selftest_result *r);
+lc_status lc_check_hmm_estep_gaussian(lc_device *dev, lc_selftest_result *r);
 
 const lc_check lc_checks[] = {
     {"philox_bits", lc_check_philox_bits},
     {"philox_uniform", lc_check_philox_uniform},
     {"philox_normal", lc_check_philox_normal},
+    {"hmm_estep_categorical", lc_check_hmm_estep_categorical},
+    {"hmm_estep_gaussian", lc_check_hmm_estep_gaussian},
     LC_OP_CHECK_LIST(LC_OP_CHECK_ENTRY) // every tensor op (src/tensor/selftest_ops.h)
     {NULL, NULL},
 };

@@ -128,7 +128,7 @@ lc_status lc_scratch(lc_ctx *c, cl_mem *out, size_t floats) {
 }
 
 static lc_status new_tensor(lc_ctx *c, lc_tensor **out, int ndim, const int64_t *shape,
-                            lc_dtype dt) {
+                            lc_tensor_dtype dt) {
     lc_tensor *t;
     LC_TRY(lc_tensor_header(c, &t));
     LC_TRY(set_shape(t, ndim, shape));
@@ -166,7 +166,7 @@ lc_status lc_tensor_from_host_i32(lc_ctx *c, lc_tensor **out, const int32_t *dat
     return lc_write(c->dev, (*out)->buf, 0, data, (*out)->numel * sizeof(int32_t));
 }
 
-lc_status lc_tensor_wrap(lc_ctx *c, lc_tensor **out, cl_mem buf, size_t off, lc_dtype dt, int ndim,
+lc_status lc_tensor_wrap(lc_ctx *c, lc_tensor **out, cl_mem buf, size_t off, lc_tensor_dtype dt, int ndim,
                          const int64_t *shape) {
     lc_tensor *t;
     LC_TRY(lc_tensor_header(c, &t));

@@ -95,8 +95,7 @@ static lc_status device_call(lc_device *dev, const gemm_shape *s, operands *o) {
                    (lc_matrix){o->dc, 0, o->ldc});
 }
 
-// Runs `reps` products with one contestant and waits for them: index 0 is
-// OpenBLAS on host memory (the yardstick), the others lc_gemm with a backend.
+// One contestant: OpenBLAS on host memory (the yardstick) or lc_gemm with a backend.
 typedef struct {
     const char *name;
     lc_gemm_backend backend; // unused for OpenBLAS
@@ -105,6 +104,7 @@ typedef struct {
     double best_ms, max_diff;
 } contestant;
 
+// Runs `reps` products with one contestant and waits for them.
 static lc_status run_reps(lc_device *dev, const contestant *c, const gemm_shape *s, operands *o,
                           long reps) {
     if (c->is_openblas) {
@@ -137,14 +137,12 @@ static lc_status compare(double *diff, lc_device *dev, operands *o) {
     return LC_OK;
 }
 
-enum { BENCH_ROUNDS = 3 };
-
 // Warm-up (CLBlast compiles here, OpenBLAS starts its threads), then
-// BENCH_ROUNDS rounds that take turns between the contestants; each keeps its
+// `rounds` rounds that take turns between the contestants; each keeps its
 // best round, so a burst of load from elsewhere on a shared machine does not
 // decide the comparison.
 static lc_status bench_contestants(contestant *cs, int n_cs, lc_device *dev, const gemm_shape *s,
-                                   operands *o, long reps) {
+                                   operands *o, long reps, long rounds) {
     openblas_call(s, o, o->c_ref);
     for (int i = 0; i < n_cs; i++) {
         contestant *c = &cs[i];
@@ -156,7 +154,7 @@ static lc_status bench_contestants(contestant *cs, int n_cs, lc_device *dev, con
         c->reps = reps > 0 ? reps : auto_reps(one / 1e3);
         c->best_ms = INFINITY;
     }
-    for (int r = 0; r < BENCH_ROUNDS; r++)
+    for (long r = 0; r < rounds; r++)
         for (int i = 0; i < n_cs; i++) {
             double ms = 0;
             LC_TRY(timed(&ms, dev, &cs[i], s, o, cs[i].reps));
@@ -172,10 +170,10 @@ static void print_result(const contestant *c, const gemm_shape *s, int threads,
         printf("{\"bench\":\"gemm\",\"backend\":\"%s\",", c->name);
         if (resolved) printf("\"resolved\":\"%s\",", resolved);
         printf("\"m\":%zu,\"n\":%zu,\"k\":%zu,\"trans_a\":%s,\"trans_b\":%s,\"reps\":%ld,"
-               "\"rounds\":%d,\"threads\":%d,\"ms\":%.4f,\"gflops\":%.2f,"
+               "\"threads\":%d,\"ms\":%.4f,\"gflops\":%.2f,"
                "\"ratio_to_openblas\":%.3f",
                s->m, s->n, s->k, s->trans_a ? "true" : "false", s->trans_b ? "true" : "false",
-               c->reps, BENCH_ROUNDS, threads, c->best_ms, gflops, openblas_ms / c->best_ms);
+               c->reps, threads, c->best_ms, gflops, openblas_ms / c->best_ms);
         if (c->max_diff >= 0 || isnan(c->max_diff)) printf(",\"max_abs_diff\":%.3g", c->max_diff);
         printf("}\n");
     } else {
@@ -190,7 +188,7 @@ static void print_result(const contestant *c, const gemm_shape *s, int threads,
     fflush(stdout);
 }
 
-static lc_status bench_shape(lc_device *dev, const gemm_shape *s, long reps,
+static lc_status bench_shape(lc_device *dev, const gemm_shape *s, long reps, long rounds,
                              lc_gemm_backend chosen) {
     int threads = lc_gemm_threads(dev);
     openblas_set_num_threads(threads); // the yardstick gets what the host backend gets
@@ -201,7 +199,7 @@ static lc_status bench_shape(lc_device *dev, const gemm_shape *s, long reps,
         cs[n_cs++] = (contestant){"host", LC_GEMM_HOST, 0, 0, 0, 0};
     operands o;
     lc_status st = operands_make(&o, dev, s);
-    if (st == LC_OK) st = bench_contestants(cs, n_cs, dev, s, &o, reps);
+    if (st == LC_OK) st = bench_contestants(cs, n_cs, dev, s, &o, reps, rounds);
     if (st == LC_OK) {
         for (int i = 1; i < n_cs; i++)
             print_result(&cs[i], s, threads, NULL, cs[0].best_ms);
@@ -221,7 +219,7 @@ static lc_status bench_shape(lc_device *dev, const gemm_shape *s, long reps,
 }
 
 int bench_gemm(int argc, char **argv) {
-    long m = 1024, n = 1024, k = 1024, reps = 0;
+    long m = 1024, n = 1024, k = 1024, reps = 0, rounds = 3;
     bool trans_a = false, trans_b = false, mlp = false;
     const cli_opt opts[] = {
         {"--m", OPT_INT, &m, "rows of C and op(A)", "M"},
@@ -229,8 +227,9 @@ int bench_gemm(int argc, char **argv) {
         {"--k", OPT_INT, &k, "the shared dimension", "K"},
         {"--trans-a", OPT_FLAG, &trans_a, "A is stored transposed, (k, m)", NULL},
         {"--trans-b", OPT_FLAG, &trans_b, "B is stored transposed, (n, k)", NULL},
-        {"--reps", OPT_INT, &reps,
-         "timed calls per round and backend (0: about 0.2 s; 3 rounds, best kept)", "R"},
+        {"--reps", OPT_INT, &reps, "timed calls per round and backend (0: about 0.2 s)", "R"},
+        {"--rounds", OPT_INT, &rounds, "rounds taking turns between backends; each keeps its best",
+         "N"},
         {"--mlp", OPT_FLAG, &mlp,
          "the reference MLP's 784-512 layer at batch 128: 128x512x784, 128x784x512 and "
          "512x784x128 in all four transpose combinations",
@@ -239,7 +238,8 @@ int bench_gemm(int argc, char **argv) {
         {NULL}};
     int code;
     if (cli_parse("bench gemm",
-                  "[--m M --n N --k K] [--trans-a] [--trans-b] [--mlp] [--reps R] [--device D] "
+                  "[--m M --n N --k K] [--trans-a] [--trans-b] [--mlp] [--reps R] [--rounds N] "
+                  "[--device D] "
                   "[--threads N] [--json]",
                   "GFLOP/s of C = op(A) op(B) through lc_gemm with each backend (clblast; host\n"
                   "BLAS where the device runs native kernels) and of OpenBLAS called directly on\n"
@@ -247,8 +247,10 @@ int bench_gemm(int argc, char **argv) {
                   "ratio to OpenBLAS is the figure to watch. Warm-up calls are not timed.",
                   argc, argv, 1, opts, NULL, 0, NULL, &code))
         return code;
-    if (m < 1 || n < 1 || k < 1 || m > 65536 || n > 65536 || k > 65536 || reps < 0) {
-        cli_error("bench gemm: --m, --n and --k must be between 1 and 65536, --reps >= 0");
+    if (m < 1 || n < 1 || k < 1 || m > 65536 || n > 65536 || k > 65536 || reps < 0 || rounds < 1 ||
+        rounds > 1000) {
+        cli_error(
+            "bench gemm: --m, --n and --k must be in 1..65536, --reps >= 0, --rounds in 1..1000");
         return 2;
     }
 
@@ -276,7 +278,7 @@ int bench_gemm(int argc, char **argv) {
     }
     lc_status st = LC_OK;
     for (int i = 0; i < n_shapes && st == LC_OK; i++)
-        st = bench_shape(dev, &shapes[i], reps, resolved);
+        st = bench_shape(dev, &shapes[i], reps, rounds, resolved);
     int rc = st == LC_OK ? 0 : cli_report(st);
     cli_close_device(dev);
     return rc;

@@ -70,6 +70,17 @@ int cmd_bench(int argc, char **argv);
 int cmd_inspect(int argc, char **argv);
 int cmd_plot(int argc, char **argv);
 int cmd_data(int argc, char **argv);
+int cmd_train(int argc, char **argv);
+int cmd_score(int argc, char **argv);
+int cmd_decode(int argc, char **argv);
+int cmd_sample(int argc, char **argv);
+int cmd_reconstruct(int argc, char **argv), cmd_interpolate(int argc, char **argv), cmd_encode(int argc, char **argv), cmd_train_ae(int argc, char **argv), cmd_train_vae(int argc, char **argv), cmd_sample_vae(int argc, char **argv), cmd_eval_vae(int argc, char **argv); // AE/VAE (cmd_vae*.c)
+int cmd_bench_hmm(int argc, char **argv); // bench hmm
+int cmd_eval(int argc, char **argv);             // dispatches on the run's family
+int cmd_predict(int argc, char **argv);
+int cmd_export(int argc, char **argv);
+int cmd_train_classifier(int argc, char **argv); // train classifier
+int cmd_eval_classifier(int argc, char **argv);  // eval RUN of a classifier
 
 // ---- progress (progress.c): a bar on a terminal, plain lines in logs, Ctrl-C --------
 #include "latentcl/progress.h"
@@ -85,5 +96,6 @@ void cli_progress_clear(cli_progress *pr); // erase the bar before printing some
 void cli_progress_end(cli_progress *pr);   // finish the bar's line
 void cli_sigint_install(void);             // first Ctrl-C: cli_interrupted(); second: quit
 bool cli_interrupted(void);
+#include "train_opts.h" // the shared options of training verbs (train_opts.c)
 
 #endif

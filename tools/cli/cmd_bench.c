@@ -9,6 +9,7 @@ int bench_gemm(int argc, char **argv);
 
 static const cli_verb benches[] = {
     {"gemm", "GFLOP/s of each GEMM backend against OpenBLAS on the host", bench_gemm},
+    {"hmm", "seconds per Baum-Welch iteration (categorical or Gaussian HMM)", cmd_bench_hmm},
     {NULL, NULL, NULL},
 };
 

@@ -12,6 +12,16 @@ static const cli_verb verbs[] = {
     {"inspect", "list a checkpoint's metadata and tensors (name, dtype, shape, min/max/mean)", cmd_inspect},
     {"plot", "draw a run's metrics.jsonl curves as a PNG", cmd_plot},
     {"data", "dataset info, picture grids, and the shapes set on disk", cmd_data},
+    {"train", "train a model: train FAMILY (hmm, ...) --data ... --out RUN", cmd_train},
+    {"score", "log-likelihood of data under a trained model, with AIC/BIC", cmd_score},
+    {"decode", "hidden state paths of sequences (Viterbi or posterior)", cmd_decode},
+    {"sample", "draw samples from a trained model", cmd_sample},
+    {"reconstruct", "AE/VAE: test images above their reconstructions (PNG)", cmd_reconstruct},
+    {"interpolate", "AE/VAE: decode the line between two images' codes (PNG)", cmd_interpolate},
+    {"encode", "AE/VAE: the code of every image with its label (TSV)", cmd_encode},
+    {"eval", "evaluate a trained model on its test data (classifier: accuracy, confusion)", cmd_eval},
+    {"predict", "classify PNG images with a trained classifier", cmd_predict},
+    {"export", "write a run's weights alone under their PyTorch names (safetensors)", cmd_export},
     {NULL, NULL, NULL},
 };
 

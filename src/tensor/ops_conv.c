@@ -1,0 +1,402 @@
+// Convolutions (im2col + GEMM), transposed convolutions, pooling and nearest
+// upsampling (cl/conv.cl), NCHW. Forward and backward side by side.
+#include "latentcl/gemm.h"
+#include "tensor/tensor_internal.h"
+
+typedef struct {
+    int N, C, H, W, KH, KW, s, p, OH, OW; // the "image" side (N, C, H, W) and the grid (OH, OW)
+} geom;
+
+static lc_status gemm(lc_ctx *c, int ta, int tb, size_t m, size_t n, size_t k, cl_mem a,
+                      size_t ao, size_t lda, cl_mem b, size_t bo, size_t ldb, float beta, cl_mem y,
+                      size_t yo, size_t ldy) {
+    lc_matrix A = {a, ao, lda}, B = {b, bo, ldb}, C = {y, yo, ldy};
+    return lc_gemm(lc_ctx_dev(c), ta, tb, m, n, k, 1.0f, A, B, beta, C);
+}
+
+static lc_status im2col(lc_ctx *c, cl_mem cols, cl_mem x, size_t xoff, const geom *g) {
+    cl_kernel k;
+    LC_TRY(lc_kernel(c, &k, "conv", "im2col"));
+    int xo = lc_i(xoff);
+    LC_SET(k, 0, cols);
+    LC_SET(k, 1, x);
+    LC_SET(k, 2, xo);
+    LC_SET(k, 3, g->N);
+    LC_SET(k, 4, g->C);
+    LC_SET(k, 5, g->H);
+    LC_SET(k, 6, g->W);
+    LC_SET(k, 7, g->KH);
+    LC_SET(k, 8, g->KW);
+    LC_SET(k, 9, g->s);
+    LC_SET(k, 10, g->p);
+    LC_SET(k, 11, g->OH);
+    LC_SET(k, 12, g->OW);
+    size_t rows = (size_t)g->C * g->KH * g->KW, per = ((size_t)g->N * g->OH * g->OW + 3) / 4;
+    return lc_launch1(c, k, "im2col", rows * per);
+}
+
+static lc_status col2im(lc_ctx *c, cl_mem x, size_t xoff, cl_mem cols, const geom *g, int acc,
+                        const lc_tensor *b) {
+    cl_kernel k;
+    LC_TRY(lc_kernel(c, &k, "conv", "col2im"));
+    int xo = lc_i(xoff), has_b = b != NULL, bo = b ? lc_i(b->off) : 0;
+    cl_mem bb = b ? b->buf : cols;
+    LC_SET(k, 0, x);
+    LC_SET(k, 1, xo);
+    LC_SET(k, 2, cols);
+    LC_SET(k, 3, g->N);
+    LC_SET(k, 4, g->C);
+    LC_SET(k, 5, g->H);
+    LC_SET(k, 6, g->W);
+    LC_SET(k, 7, g->KH);
+    LC_SET(k, 8, g->KW);
+    LC_SET(k, 9, g->s);
+    LC_SET(k, 10, g->p);
+    LC_SET(k, 11, g->OH);
+    LC_SET(k, 12, g->OW);
+    LC_SET(k, 13, acc);
+    LC_SET(k, 14, bb);
+    LC_SET(k, 15, bo);
+    LC_SET(k, 16, has_b);
+    return lc_launch1(c, k, "col2im", (size_t)g->N * g->C * g->H * g->W);
+}
+
+// y (N, O, Q) (+)= src (O, N*Q) (+ b).
+static lc_status cols_to_nchw(lc_ctx *c, cl_mem y, size_t yoff, cl_mem src, size_t soff, int N,
+                              int O, int Q, const lc_tensor *b, int acc) {
+    cl_kernel k;
+    LC_TRY(lc_kernel(c, &k, "conv", "cols_to_nchw"));
+    int yo = lc_i(yoff), so = lc_i(soff), has_b = b != NULL, bo = b ? lc_i(b->off) : 0;
+    cl_mem bb = b ? b->buf : src;
+    LC_SET(k, 0, y);
+    LC_SET(k, 1, yo);
+    LC_SET(k, 2, src);
+    LC_SET(k, 3, so);
+    LC_SET(k, 4, N);
+    LC_SET(k, 5, O);
+    LC_SET(k, 6, Q);
+    LC_SET(k, 7, bb);
+    LC_SET(k, 8, bo);
+    LC_SET(k, 9, has_b);
+    LC_SET(k, 10, acc);
+    return lc_launch1(c, k, "cols_to_nchw", (size_t)N * O * (((size_t)Q + 3) / 4));
+}
+
+// dst (O, N*Q) = y (N, O, Q).
+static lc_status nchw_to_cols(lc_ctx *c, cl_mem dst, cl_mem y, size_t yoff, int N, int O, int Q) {
+    cl_kernel k;
+    LC_TRY(lc_kernel(c, &k, "conv", "nchw_to_cols"));
+    int yo = lc_i(yoff);
+    LC_SET(k, 0, dst);
+    LC_SET(k, 1, y);
+    LC_SET(k, 2, yo);
+    LC_SET(k, 3, N);
+    LC_SET(k, 4, O);
+    LC_SET(k, 5, Q);
+    return lc_launch1(c, k, "nchw_to_cols", (size_t)N * O * (((size_t)Q + 3) / 4));
+}
+
+static lc_status channel_sum(lc_ctx *c, lc_tensor *b, cl_mem dy, size_t dyoff, int N, int O,
+                             int Q) {
+    int wants, acc;
+    cl_mem g;
+    size_t go;
+    LC_TRY(lc_grad_target(c, b, &wants, &g, &go, &acc));
+    if (!wants) return LC_OK;
+    cl_kernel k;
+    LC_TRY(lc_kernel(c, &k, "conv", "channel_sum"));
+    int dbo = lc_i(go), dyo = lc_i(dyoff);
+    LC_SET(k, 0, g);
+    LC_SET(k, 1, dbo);
+    LC_SET(k, 2, dy);
+    LC_SET(k, 3, dyo);
+    LC_SET(k, 4, N);
+    LC_SET(k, 5, O);
+    LC_SET(k, 6, Q);
+    LC_SET(k, 7, acc);
+    return lc_launch1(c, k, "channel_sum", (size_t)O);
+}
+
+static void node_geom(lc_node *nd, const geom *g) {
+    const int *v = &g->N;
+    for (int i = 0; i < 10; i++) nd->iv[i] = v[i];
+}
+static geom get_geom(const lc_node *nd) {
+    geom g;
+    int *v = &g.N;
+    for (int i = 0; i < 10; i++) v[i] = (int)nd->iv[i];
+    return g;
+}
+
+// --- conv2d: x (N, C, H, W), w (O, C, KH, KW) -> (N, O, OH, OW) ------------------
+// Node: geometry of x; saved[0] = cols (C*KH*KW, N*OH*OW).
+
+static lc_status conv_bw(lc_ctx *c, lc_node *nd) {
+    lc_tensor *x = nd->in[0], *w = nd->in[1], *b = nd->in[2], *y = nd->out;
+    geom g = get_geom(nd);
+    int O = (int)w->shape[0], Q = g.OH * g.OW;
+    size_t CKK = (size_t)g.C * g.KH * g.KW, NQ = (size_t)g.N * Q;
+    cl_mem gy, dyc;
+    size_t gyo;
+    lc_grad_source(y, &gy, &gyo);
+    if (b) LC_TRY(channel_sum(c, b, gy, gyo, g.N, O, Q));
+    int wx, ww, accx, accw;
+    cl_mem gx, gw;
+    size_t gxo, gwo;
+    LC_TRY(lc_grad_target(c, x, &wx, &gx, &gxo, &accx));
+    LC_TRY(lc_grad_target(c, w, &ww, &gw, &gwo, &accw));
+    if (!wx && !ww) return LC_OK;
+    LC_TRY(lc_scratch(c, &dyc, (size_t)O * NQ));
+    LC_TRY(nchw_to_cols(c, dyc, gy, gyo, g.N, O, Q)); // (O, N*Q)
+    if (ww) // dW (O, CKK) (+)= dy' (O, NQ) cols^T
+        LC_TRY(gemm(c, 0, 1, (size_t)O, CKK, NQ, dyc, 0, NQ, nd->saved[0]->buf, 0, NQ,
+                    accw ? 1.0f : 0.0f, gw, gwo, CKK));
+    if (wx) { // dcols (CKK, NQ) = W^T dy'; then scatter back by gathering
+        cl_mem dcols;
+        LC_TRY(lc_scratch(c, &dcols, CKK * NQ));
+        LC_TRY(gemm(c, 1, 0, CKK, NQ, (size_t)O, w->buf, w->off, CKK, dyc, 0, NQ, 0.0f, dcols, 0,
+                    NQ));
+        LC_TRY(col2im(c, gx, gxo, dcols, &g, accx, NULL));
+    }
+    return LC_OK;
+}
+
+lc_status lc_conv2d(lc_ctx *c, lc_tensor **y, lc_tensor *x, lc_tensor *w, lc_tensor *b, int stride,
+                    int pad) {
+    *y = NULL;
+    if (x->ndim != 4 || w->ndim != 4 || x->shape[1] != w->shape[1])
+        return lc_shape_fail("conv2d", "needs x (N, C, H, W) and weight (O, C, KH, KW), got", x, w);
+    if (b && (b->ndim != 1 || b->shape[0] != w->shape[0]))
+        return lc_shape_fail("conv2d", "bias must be (O) for weight", w, b);
+    if (stride < 1 || pad < 0)
+        return lc_fail(LC_ERR_INVALID_ARG, "conv2d: stride %d, padding %d", stride, pad);
+    geom g = {(int)x->shape[0], (int)x->shape[1], (int)x->shape[2], (int)x->shape[3],
+              (int)w->shape[2], (int)w->shape[3], stride, pad, 0, 0};
+    if (g.H + 2 * pad < g.KH || g.W + 2 * pad < g.KW)
+        return lc_shape_fail("conv2d", "kernel larger than the padded input:", x, w);
+    g.OH = (g.H + 2 * pad - g.KH) / stride + 1;
+    g.OW = (g.W + 2 * pad - g.KW) / stride + 1;
+    int O = (int)w->shape[0], Q = g.OH * g.OW;
+    size_t CKK = (size_t)g.C * g.KH * g.KW, NQ = (size_t)g.N * Q;
+    if (CKK * NQ > (size_t)INT_MAX || (size_t)O * NQ > (size_t)INT_MAX)
+        return lc_shape_fail("conv2d", "too large for 32-bit indexing:", x, w);
+    LC_TRY(lc_check_numel("conv2d", x));
+    lc_tensor *cols, *in[3] = {x, w, b};
+    LC_TRY(lc_tensor_new(c, &cols, 2, (int64_t[]){(int64_t)CKK, (int64_t)NQ}));
+    LC_TRY(lc_tensor_out(c, y, 4, (int64_t[]){g.N, O, g.OH, g.OW}, in, 3));
+    cl_mem tmp;
+    LC_TRY(lc_scratch(c, &tmp, (size_t)O * NQ));
+    LC_TRY(im2col(c, cols->buf, x->buf, x->off, &g));
+    LC_TRY(gemm(c, 0, 0, (size_t)O, NQ, CKK, w->buf, w->off, CKK, cols->buf, 0, NQ, 0.0f, tmp, 0,
+                NQ));
+    LC_TRY(cols_to_nchw(c, (*y)->buf, (*y)->off, tmp, 0, g.N, O, Q, b, 0));
+    lc_node *nd;
+    LC_TRY(lc_record(c, &nd, "conv2d", conv_bw, *y, in, 3));
+    if (nd) {
+        node_geom(nd, &g);
+        nd->saved[0] = cols;
+    }
+    return LC_OK;
+}
+
+// --- transposed conv: x (N, C, H, W), w (C, O, KH, KW) -> (N, O, OH, OW) ------------
+// The adjoint of a conv from y's grid to x's: geometry g has the image side
+// = y (N, O, OH, OW) and the grid = x's (H, W). Node: g; saved[0] = x' (C, N*H*W).
+
+static lc_status convt_bw(lc_ctx *c, lc_node *nd) {
+    lc_tensor *x = nd->in[0], *w = nd->in[1], *b = nd->in[2], *y = nd->out;
+    geom g = get_geom(nd); // image = y, grid = x
+    int Cin = (int)x->shape[1], Q = g.OH * g.OW;
+    size_t OKK = (size_t)g.C * g.KH * g.KW, NQ = (size_t)g.N * Q;
+    cl_mem gy;
+    size_t gyo;
+    lc_grad_source(y, &gy, &gyo);
+    if (b) LC_TRY(channel_sum(c, b, gy, gyo, g.N, g.C, g.H * g.W));
+    int wx, ww, accx, accw;
+    cl_mem gx, gw, dcols;
+    size_t gxo, gwo;
+    LC_TRY(lc_grad_target(c, x, &wx, &gx, &gxo, &accx));
+    LC_TRY(lc_grad_target(c, w, &ww, &gw, &gwo, &accw));
+    if (!wx && !ww) return LC_OK;
+    LC_TRY(lc_scratch(c, &dcols, OKK * NQ));
+    LC_TRY(im2col(c, dcols, gy, gyo, &g)); // (OKK, N*H*W)
+    if (ww) // dW (C, OKK) (+)= x' (C, NQ) dcols^T
+        LC_TRY(gemm(c, 0, 1, (size_t)Cin, OKK, NQ, nd->saved[0]->buf, 0, NQ, dcols, 0, NQ,
+                    accw ? 1.0f : 0.0f, gw, gwo, OKK));
+    if (wx) { // dx' (C, NQ) = W (C, OKK) dcols
+        cl_mem dxc;
+        LC_TRY(lc_scratch(c, &dxc, (size_t)Cin * NQ));
+        LC_TRY(gemm(c, 0, 0, (size_t)Cin, NQ, OKK, w->buf, w->off, OKK, dcols, 0, NQ, 0.0f, dxc, 0,
+                    NQ));
+        LC_TRY(cols_to_nchw(c, gx, gxo, dxc, 0, g.N, Cin, Q, NULL, accx));
+    }
+    return LC_OK;
+}
+
+lc_status lc_conv_transpose2d(lc_ctx *c, lc_tensor **y, lc_tensor *x, lc_tensor *w, lc_tensor *b,
+                              int stride, int pad, int out_pad) {
+    *y = NULL;
+    if (x->ndim != 4 || w->ndim != 4 || x->shape[1] != w->shape[0])
+        return lc_shape_fail("conv_transpose2d",
+                             "needs x (N, C, H, W) and weight (C, O, KH, KW), got", x, w);
+    if (b && (b->ndim != 1 || b->shape[0] != w->shape[1]))
+        return lc_shape_fail("conv_transpose2d", "bias must be (O) for weight", w, b);
+    if (stride < 1 || pad < 0 || out_pad < 0 || out_pad >= stride)
+        return lc_fail(LC_ERR_INVALID_ARG, "conv_transpose2d: stride %d, padding %d, output "
+                                           "padding %d", stride, pad, out_pad);
+    int N = (int)x->shape[0], Cin = (int)x->shape[1], H = (int)x->shape[2], W = (int)x->shape[3];
+    int O = (int)w->shape[1], KH = (int)w->shape[2], KW = (int)w->shape[3];
+    int OH = (H - 1) * stride - 2 * pad + KH + out_pad, OW = (W - 1) * stride - 2 * pad + KW + out_pad;
+    if (OH < 1 || OW < 1)
+        return lc_shape_fail("conv_transpose2d", "output would be empty for", x, w);
+    geom g = {N, O, OH, OW, KH, KW, stride, pad, H, W};
+    size_t OKK = (size_t)O * KH * KW, NQ = (size_t)N * H * W;
+    if (OKK * NQ > (size_t)INT_MAX)
+        return lc_shape_fail("conv_transpose2d", "too large for 32-bit indexing:", x, w);
+    LC_TRY(lc_check_numel("conv_transpose2d", x));
+    lc_tensor *xc, *in[3] = {x, w, b};
+    LC_TRY(lc_tensor_new(c, &xc, 2, (int64_t[]){Cin, (int64_t)NQ}));
+    LC_TRY(lc_tensor_out(c, y, 4, (int64_t[]){N, O, OH, OW}, in, 3));
+    cl_mem cols;
+    LC_TRY(lc_scratch(c, &cols, OKK * NQ));
+    LC_TRY(nchw_to_cols(c, xc->buf, x->buf, x->off, N, Cin, H * W));
+    // cols (OKK, NQ) = W^T (OKK, C) x' (C, NQ)
+    LC_TRY(gemm(c, 1, 0, OKK, NQ, (size_t)Cin, w->buf, w->off, OKK, xc->buf, 0, NQ, 0.0f, cols, 0,
+                NQ));
+    LC_TRY(col2im(c, (*y)->buf, (*y)->off, cols, &g, 0, b));
+    lc_node *nd;
+    LC_TRY(lc_record(c, &nd, "conv_transpose2d", convt_bw, *y, in, 3));
+    if (nd) {
+        node_geom(nd, &g);
+        nd->saved[0] = xc;
+    }
+    return LC_OK;
+}
+
+// --- pooling: x (N, C, H, W) -> (N, C, (H - k) / s + 1, (W - k) / s + 1) ------------
+// Node: iv = NC, H, W, k, s, OH, OW, is_max; saved[0] = argmax (int32).
+
+static lc_status pool_bw(lc_ctx *c, lc_node *nd) {
+    lc_tensor *x = nd->in[0];
+    int wants, acc;
+    cl_mem g, gy;
+    size_t go, gyo;
+    LC_TRY(lc_grad_target(c, x, &wants, &g, &go, &acc));
+    if (!wants) return LC_OK;
+    lc_grad_source(nd->out, &gy, &gyo);
+    cl_kernel k;
+    LC_TRY(lc_kernel(c, &k, "conv", "pool_bwd"));
+    int dxo = lc_i(go), dyo = lc_i(gyo), v[8];
+    for (int i = 0; i < 8; i++) v[i] = (int)nd->iv[i];
+    LC_SET(k, 0, g);
+    LC_SET(k, 1, dxo);
+    LC_SET(k, 2, gy);
+    LC_SET(k, 3, dyo);
+    LC_SET(k, 4, nd->saved[0]->buf);
+    for (int i = 0; i < 8; i++) LC_TRY(lc_set_arg(k, (cl_uint)(5 + i), sizeof(int), &v[i], "pool"));
+    LC_SET(k, 13, acc);
+    return lc_launch1(c, k, "pool_bwd", x->numel);
+}
+
+static lc_status pool(lc_ctx *c, lc_tensor **y, lc_tensor *x, int k_, int s, int is_max,
+                      const char *name) {
+    *y = NULL;
+    if (x->ndim != 4 || k_ < 1 || s < 1 || x->shape[2] < k_ || x->shape[3] < k_)
+        return lc_fail(LC_ERR_SHAPE, "%s: window %d stride %d does not fit x %s", name, k_, s,
+                       lc_shape_str(x, (char[96]){0}, 96));
+    LC_TRY(lc_check_numel(name, x));
+    int NC = (int)(x->shape[0] * x->shape[1]), H = (int)x->shape[2], W = (int)x->shape[3];
+    int OH = (H - k_) / s + 1, OW = (W - k_) / s + 1;
+    lc_tensor *arg;
+    LC_TRY(lc_tensor_new_i32(c, &arg, 3, (int64_t[]){NC, OH, OW}));
+    LC_TRY(lc_tensor_out(c, y, 4, (int64_t[]){x->shape[0], x->shape[1], OH, OW}, &x, 1));
+    cl_kernel k;
+    LC_TRY(lc_kernel(c, &k, "conv", "pool_fwd"));
+    int xo = lc_i(x->off);
+    LC_SET(k, 0, (*y)->buf);
+    LC_SET(k, 1, arg->buf);
+    LC_SET(k, 2, x->buf);
+    LC_SET(k, 3, xo);
+    LC_SET(k, 4, NC);
+    LC_SET(k, 5, H);
+    LC_SET(k, 6, W);
+    LC_SET(k, 7, k_);
+    LC_SET(k, 8, s);
+    LC_SET(k, 9, OH);
+    LC_SET(k, 10, OW);
+    LC_SET(k, 11, is_max);
+    LC_TRY(lc_launch1(c, k, name, (*y)->numel));
+    lc_node *nd;
+    LC_TRY(lc_record(c, &nd, name, pool_bw, *y, &x, 1));
+    if (nd) {
+        int64_t v[8] = {NC, H, W, k_, s, OH, OW, is_max};
+        for (int i = 0; i < 8; i++) nd->iv[i] = v[i];
+        nd->saved[0] = arg;
+    }
+    return LC_OK;
+}
+
+lc_status lc_max_pool2d(lc_ctx *c, lc_tensor **y, lc_tensor *x, int k, int stride) {
+    return pool(c, y, x, k, stride, 1, "max_pool2d");
+}
+lc_status lc_avg_pool2d(lc_ctx *c, lc_tensor **y, lc_tensor *x, int k, int stride) {
+    return pool(c, y, x, k, stride, 0, "avg_pool2d");
+}
+
+// --- nearest upsampling by an integer factor -------------------------------------
+// Node: iv = NC, H, W, f.
+
+static lc_status upsample_bw(lc_ctx *c, lc_node *nd) {
+    lc_tensor *x = nd->in[0];
+    int wants, acc;
+    cl_mem g, gy;
+    size_t go, gyo;
+    LC_TRY(lc_grad_target(c, x, &wants, &g, &go, &acc));
+    if (!wants) return LC_OK;
+    lc_grad_source(nd->out, &gy, &gyo);
+    cl_kernel k;
+    LC_TRY(lc_kernel(c, &k, "conv", "upsample_bwd"));
+    int dxo = lc_i(go), dyo = lc_i(gyo), NC = (int)nd->iv[0], H = (int)nd->iv[1],
+        W = (int)nd->iv[2], f = (int)nd->iv[3];
+    LC_SET(k, 0, g);
+    LC_SET(k, 1, dxo);
+    LC_SET(k, 2, gy);
+    LC_SET(k, 3, dyo);
+    LC_SET(k, 4, NC);
+    LC_SET(k, 5, H);
+    LC_SET(k, 6, W);
+    LC_SET(k, 7, f);
+    LC_SET(k, 8, acc);
+    return lc_launch1(c, k, "upsample_bwd", x->numel);
+}
+
+lc_status lc_upsample_nearest(lc_ctx *c, lc_tensor **y, lc_tensor *x, int f) {
+    *y = NULL;
+    if (x->ndim != 4 || f < 1)
+        return lc_fail(LC_ERR_SHAPE, "upsample_nearest: factor %d for x %s", f,
+                       lc_shape_str(x, (char[96]){0}, 96));
+    LC_TRY(lc_check_numel("upsample_nearest", x));
+    int NC = (int)(x->shape[0] * x->shape[1]), H = (int)x->shape[2], W = (int)x->shape[3];
+    LC_TRY(lc_tensor_out(c, y, 4, (int64_t[]){x->shape[0], x->shape[1], H * f, W * f}, &x, 1));
+    LC_TRY(lc_check_numel("upsample_nearest", *y));
+    cl_kernel k;
+    LC_TRY(lc_kernel(c, &k, "conv", "upsample_fwd"));
+    int xo = lc_i(x->off);
+    LC_SET(k, 0, (*y)->buf);
+    LC_SET(k, 1, x->buf);
+    LC_SET(k, 2, xo);
+    LC_SET(k, 3, NC);
+    LC_SET(k, 4, H);
+    LC_SET(k, 5, W);
+    LC_SET(k, 6, f);
+    LC_TRY(lc_launch1(c, k, "upsample_nearest", (*y)->numel));
+    lc_node *nd;
+    LC_TRY(lc_record(c, &nd, "upsample_nearest", upsample_bw, *y, &x, 1));
+    if (nd) {
+        nd->iv[0] = NC;
+        nd->iv[1] = H;
+        nd->iv[2] = W;
+        nd->iv[3] = f;
+    }
+    return LC_OK;
+}
