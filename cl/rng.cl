@@ -1,35 +1,7 @@
-// Philox4x32-10 counter-based random numbers (twin of src/device/philox_host.c).
+// Random numbers on the device: raw Philox blocks and uniform / normal fills.
 // Work item i produces four values from counter (ctr0 + i, ctr1, ctr2, ctr3)
-// under key (key0, key1): a value depends only on (key, counter), never on
-// the launch shape, so every device draws the same numbers.
-
-#define PHILOX_M0 0xD2511F53u
-#define PHILOX_M1 0xCD9E8D57u
-#define PHILOX_W0 0x9E3779B9u
-#define PHILOX_W1 0xBB67AE85u
-
-uint4 philox4x32_10(uint4 c, uint2 k) {
-    for (int round = 0; round < 10; round++) {
-        uint hi0 = mul_hi(PHILOX_M0, c.x), lo0 = PHILOX_M0 * c.x;
-        uint hi1 = mul_hi(PHILOX_M1, c.z), lo1 = PHILOX_M1 * c.z;
-        c = (uint4)(hi1 ^ c.y ^ k.x, lo1, hi0 ^ c.w ^ k.y, lo0);
-        k += (uint2)(PHILOX_W0, PHILOX_W1);
-    }
-    return c;
-}
-
-// 24 random bits -> (0, 1), never 0 or 1 (log() of it is finite).
-float4 philox_uniform4(uint4 r) {
-    return (convert_float4(r >> 8) + 0.5f) * (1.0f / 16777216.0f);
-}
-
-// Box-Muller on two uniform pairs: four standard normals.
-float4 philox_normal4(uint4 r) {
-    float4 u = philox_uniform4(r);
-    float2 rad = sqrt(-2.0f * log(u.s02));
-    float2 ang = 6.28318530717958647692f * u.s13;
-    return (float4)(rad.x * cos(ang.x), rad.x * sin(ang.x), rad.y * cos(ang.y), rad.y * sin(ang.y));
-}
+// under key (key0, key1).
+#include "philox.clh"
 
 // Raw bits: out (4 * n) words.
 __kernel void philox_bits(__global uint4 *out, uint n, uint key0, uint key1, uint ctr0, uint ctr1,

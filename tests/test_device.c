@@ -189,6 +189,50 @@ static void test_kernels_from_dir(void **state) {
     lc_device_close(dev);
     unsetenv("LATENTCL_KERNELS");
     unsetenv("LATENTCL_CACHE");
+}
+
+static void test_kernel_includes(void **state) {
+    (void)state;
+    // A program pulls shared code from NAME.clh; the library is not a program itself.
+    char dir[1024], path[1100];
+    snprintf(dir, sizeof dir, "%s/inc", cache_dir);
+    assert_int_equal(mkdir(dir, 0755), 0);
+    const char *lib = "float triple(float x) { return 3.0f * x; }\n";
+    const char *prog = "#include \"shared.clh\"\n"
+                       "__kernel void k(__global float *x) { x[get_global_id(0)] = triple(x[get_global_id(0)]); }\n";
+    const char *bad = "#include \"missing.clh\"\n__kernel void k2(__global float *x) { }\n";
+    snprintf(path, sizeof path, "%s/shared.clh", dir);
+    assert_int_equal(test_write_file(path, lib, strlen(lib)), 0);
+    snprintf(path, sizeof path, "%s/uses.cl", dir);
+    assert_int_equal(test_write_file(path, prog, strlen(prog)), 0);
+    snprintf(path, sizeof path, "%s/broken.cl", dir);
+    assert_int_equal(test_write_file(path, bad, strlen(bad)), 0);
+    setenv("LATENTCL_KERNELS", dir, 1);
+    lc_device *dev = NULL;
+    assert_ok(lc_device_open(&dev, NULL));
+    assert_int_equal(lc_device_program_count(dev), 2); // the .clh is not a program
+    cl_kernel k;
+    assert_ok(lc_device_kernel(&k, dev, "uses", "k"));
+    cl_mem buf;
+    float v[3] = {1, 2, -4}, out[3];
+    assert_ok(lc_buffer_alloc(&buf, dev, sizeof v));
+    assert_ok(lc_write(dev, buf, 0, v, sizeof v));
+    assert_ok(LC_ARG(k, 0, buf));
+    size_t g = 3;
+    assert_ok(lc_launch(dev, k, "k", 1, &g, NULL));
+    assert_ok(lc_read(dev, out, buf, 0, sizeof out));
+    for (int i = 0; i < 3; i++) assert_true(out[i] == 3 * v[i]);
+    lc_buffer_free(buf);
+    assert_int_equal(lc_device_kernel(&k, dev, "broken", "k2"), LC_ERR_BUILD);
+    assert_non_null(strstr(lc_last_error(), "includes unknown 'missing.clh'"));
+    assert_int_equal(lc_device_kernel(&k, dev, "shared.clh", "triple"), LC_ERR_INVALID_ARG);
+    lc_device_close(dev);
+    unsetenv("LATENTCL_KERNELS");
+}
+
+static void test_kernels_dir_missing(void **state) {
+    (void)state;
+    lc_device *dev = NULL;
     setenv("LATENTCL_KERNELS", "/nonexistent/dir", 1);
     assert_int_equal(lc_device_open(&dev, NULL), LC_ERR_IO);
     assert_non_null(strstr(lc_last_error(), "/nonexistent/dir"));
@@ -262,6 +306,7 @@ int main(void) {
         cmocka_unit_test(test_list_and_resolve),      cmocka_unit_test(test_open_bad_spec),
         cmocka_unit_test(test_build_failure_has_log), cmocka_unit_test(test_cache_miss_hit_corrupt),
         cmocka_unit_test(test_cache_off_and_unwritable), cmocka_unit_test(test_kernels_from_dir),
+        cmocka_unit_test(test_kernel_includes), cmocka_unit_test(test_kernels_dir_missing),
         cmocka_unit_test(test_arena_reuses_buffers),  cmocka_unit_test(test_profiling_rows),
         cmocka_unit_test(test_error_names),
     };

@@ -40,6 +40,8 @@ struct lc_device {
 
     lc_program_entry *programs;
     int n_programs, cap_programs;
+    lc_program_entry *libs; // NAME.clh: shared code that programs #include (never built alone)
+    int n_libs, cap_libs;
     char build_options[256];
 
     char cache_dir[1024]; // "" when the cache is off

@@ -4,7 +4,7 @@
 #include <stddef.h>
 
 typedef struct {
-    const char *name;   // file name without ".cl": the program name
+    const char *name;   // a program: file name without ".cl"; a library: "NAME.clh"
     const char *source; // NUL-terminated
     size_t length;
 } lc_embedded_source;

@@ -1,6 +1,9 @@
 // Kernel programs: the embedded cl/*.cl sources (or $LATENTCL_KERNELS/*.cl),
 // compiled on first use for the chosen device, with compiled binaries cached
-// on disk so that a warm start compiles nothing.
+// on disk so that a warm start compiles nothing. Code shared by several
+// programs (Philox, ...) lives in cl/NAME.clh and is pulled in by a line
+// `#include "NAME.clh"`, which we expand ourselves: OpenCL compilers have no
+// include path into memory.
 //
 // Cache entry: <dir>/<key>.bin where key = 128-bit hash of platform name and
 // version, device name, driver version, source and build options. File
@@ -26,7 +29,7 @@ static uint64_t fnv1a(uint64_t h, const void *data, size_t n) {
     return h;
 }
 
-static void cache_key(uint64_t key[2], const lc_device *dev, const lc_program_entry *prog) {
+static void cache_key(uint64_t key[2], const lc_device *dev, const char *source, size_t length) {
     const char *parts[] = {dev->info.platform, dev->info.platform_version, dev->info.name,
                            dev->info.driver, dev->build_options};
     uint64_t h0 = 0xcbf29ce484222325ull, h1 = 0x84222325cbf29ce4ull;
@@ -34,8 +37,8 @@ static void cache_key(uint64_t key[2], const lc_device *dev, const lc_program_en
         h0 = fnv1a(h0, parts[i], strlen(parts[i]) + 1);
         h1 = fnv1a(h1, parts[i], strlen(parts[i]) + 1);
     }
-    h0 = fnv1a(h0, prog->source, prog->length);
-    h1 = fnv1a(h1, prog->source, prog->length);
+    h0 = fnv1a(h0, source, length);
+    h1 = fnv1a(h1, source, length);
     key[0] = h0;
     key[1] = h1;
 }
@@ -193,11 +196,72 @@ static cl_program from_binary(lc_device *dev, const unsigned char *bin, size_t n
     return p;
 }
 
+static int is_library(const char *name) {
+    size_t n = strlen(name);
+    return n > 4 && !strcmp(name + n - 4, ".clh");
+}
+
+static lc_status build_expanded(lc_device *dev, lc_program_entry *prog, const char *source,
+                                size_t length);
+
+// Appends text to a growing buffer; 0 on success.
+static int append(char **buf, size_t *len, size_t *cap, const char *text, size_t n) {
+    if (*len + n + 1 > *cap) {
+        size_t ncap = (*len + n + 1) * 2;
+        char *nb = realloc(*buf, ncap);
+        if (!nb) return 1;
+        *buf = nb;
+        *cap = ncap;
+    }
+    memcpy(*buf + *len, text, n);
+    *len += n;
+    (*buf)[*len] = '\0';
+    return 0;
+}
+
+// Copies source into *buf with every line `#include "NAME.clh"` replaced by
+// that library's text (libraries may include libraries, a few levels deep).
+static lc_status expand_includes(const lc_device *dev, const char *owner, const char *source,
+                                 char **buf, size_t *len, size_t *cap, int depth) {
+    if (depth > 4) return lc_fail(LC_ERR_BUILD, "kernel program '%s': includes nest too deep", owner);
+    const char *line = source;
+    while (*line) {
+        const char *end = strchr(line, '\n');
+        size_t n = end ? (size_t)(end - line + 1) : strlen(line);
+        char name[128];
+        if (sscanf(line, " #include \"%127[^\"]\"", name) == 1 && is_library(name)) {
+            const lc_program_entry *lib = NULL;
+            for (int i = 0; i < dev->n_libs; i++)
+                if (!strcmp(dev->libs[i].name, name)) lib = &dev->libs[i];
+            if (!lib)
+                return lc_fail(LC_ERR_BUILD, "kernel program '%s' includes unknown '%s'", owner,
+                               name);
+            LC_TRY(expand_includes(dev, owner, lib->source, buf, len, cap, depth + 1));
+            if (append(buf, len, cap, "\n", 1)) return lc_fail(LC_ERR_NOMEM, "out of memory");
+        } else if (append(buf, len, cap, line, n)) {
+            return lc_fail(LC_ERR_NOMEM, "out of memory expanding kernel program '%s'", owner);
+        }
+        line += n;
+    }
+    return LC_OK;
+}
+
 static lc_status build_program(lc_device *dev, lc_program_entry *prog) {
+    char *source = NULL;
+    size_t length = 0, cap = 0;
+    lc_status s = expand_includes(dev, prog->name, prog->source, &source, &length, &cap, 0);
+    if (s == LC_OK && !source) s = lc_fail(LC_ERR_BUILD, "kernel program '%s' is empty", prog->name);
+    if (s == LC_OK) s = build_expanded(dev, prog, source, length);
+    free(source);
+    return s;
+}
+
+static lc_status build_expanded(lc_device *dev, lc_program_entry *prog, const char *source,
+                                size_t length) {
     uint64_t key[2];
     char path[1200] = "";
     if (dev->cache_dir[0]) {
-        cache_key(key, dev, prog);
+        cache_key(key, dev, source, length);
         cache_path(path, sizeof path, dev, key);
         size_t n = 0;
         int present = 0;
@@ -216,8 +280,7 @@ static lc_status build_program(lc_device *dev, lc_program_entry *prog) {
             dev->counters.cache_misses++;
     }
     cl_int err;
-    const char *src = prog->source;
-    prog->program = clCreateProgramWithSource(dev->context, 1, &src, &prog->length, &err);
+    prog->program = clCreateProgramWithSource(dev->context, 1, &source, &length, &err);
     if (err != CL_SUCCESS) {
         prog->program = NULL;
         return lc_cl_fail(err, "clCreateProgramWithSource", prog->name);
@@ -246,10 +309,13 @@ static lc_status build_program(lc_device *dev, lc_program_entry *prog) {
 }
 
 static lc_status add_program(lc_device *dev, const char *name, const char *source, size_t length) {
-    if (lc_grow((void **)&dev->programs, &dev->cap_programs, dev->n_programs + 1,
-                sizeof *dev->programs))
+    int lib = is_library(name);
+    lc_program_entry **arr = lib ? &dev->libs : &dev->programs;
+    int *count = lib ? &dev->n_libs : &dev->n_programs;
+    if (lc_grow((void **)arr, lib ? &dev->cap_libs : &dev->cap_programs, *count + 1,
+                sizeof **arr))
         return lc_fail(LC_ERR_NOMEM, "out of memory adding program %s", name);
-    lc_program_entry *p = &dev->programs[dev->n_programs];
+    lc_program_entry *p = &(*arr)[*count];
     memset(p, 0, sizeof *p);
     p->name = strdup(name);
     p->source = malloc(length + 1);
@@ -261,7 +327,7 @@ static lc_status add_program(lc_device *dev, const char *name, const char *sourc
     memcpy(p->source, source, length);
     p->source[length] = '\0';
     p->length = length;
-    dev->n_programs++;
+    (*count)++;
     return LC_OK;
 }
 
@@ -272,10 +338,11 @@ static lc_status load_from_dir(lc_device *dev, const char *dir) {
     lc_status s = LC_OK;
     while (s == LC_OK && (e = readdir(d))) {
         size_t n = strlen(e->d_name);
-        if (n < 4 || strcmp(e->d_name + n - 3, ".cl")) continue;
+        int program = n > 3 && !strcmp(e->d_name + n - 3, ".cl");
+        if (!program && !is_library(e->d_name)) continue;
         char path[2048], name[256];
         snprintf(path, sizeof path, "%s/%s", dir, e->d_name);
-        snprintf(name, sizeof name, "%.*s", (int)(n - 3), e->d_name);
+        snprintf(name, sizeof name, "%.*s", (int)(program ? n - 3 : n), e->d_name);
         FILE *f = fopen(path, "rb");
         if (!f) {
             s = lc_fail(LC_ERR_IO, "cannot open kernel source %s: %s", path, strerror(errno));
@@ -315,6 +382,13 @@ lc_status lc_programs_load(lc_device *dev) {
 }
 
 void lc_programs_release(lc_device *dev) {
+    for (int i = 0; i < dev->n_libs; i++) {
+        free(dev->libs[i].name);
+        free(dev->libs[i].source);
+    }
+    free(dev->libs);
+    dev->libs = NULL;
+    dev->n_libs = dev->cap_libs = 0;
     for (int i = 0; i < dev->n_programs; i++) {
         lc_program_entry *p = &dev->programs[i];
         for (int k = 0; k < p->n_kernels; k++) clReleaseKernel(p->kernels[k].kernel);
@@ -369,6 +443,8 @@ lc_status lc_device_build_all(lc_device *dev) {
 lc_status lc_device_build_source(lc_device *dev, const char *program, const char *source) {
     lc_program_entry *p = find_program(dev, program);
     if (p) return lc_fail(LC_ERR_INVALID_ARG, "kernel program '%s' exists already", program);
+    if (is_library(program))
+        return lc_fail(LC_ERR_INVALID_ARG, "'%s' names a library, not a program", program);
     LC_TRY(add_program(dev, program, source, strlen(source)));
     return build_program(dev, &dev->programs[dev->n_programs - 1]);
 }
