@@ -76,16 +76,34 @@ static void test_build_failure_has_log(void **state) {
     lc_device_close(dev);
 }
 
+// Three small programs in a kernels folder: the cache's behaviour does not
+// depend on how many kernels the project has (and stays fast under ASan).
+static void write_small_programs(const char *dir) {
+    assert_int_equal(mkdir(dir, 0755), 0);
+    const char *names[3] = {"one", "two", "three"};
+    for (int i = 0; i < 3; i++) {
+        char path[1200], src[256];
+        snprintf(path, sizeof path, "%s/%s.cl", dir, names[i]);
+        snprintf(src, sizeof src,
+                 "__kernel void k_%s(__global float *x) { x[get_global_id(0)] += %d.0f; }\n",
+                 names[i], i + 1);
+        assert_int_equal(test_write_file(path, src, strlen(src)), 0);
+    }
+}
+
 static void test_cache_miss_hit_corrupt(void **state) {
     (void)state;
-    char dir[1024];
+    char dir[1024], kernels[1024];
     snprintf(dir, sizeof dir, "%s/kc", cache_dir);
+    snprintf(kernels, sizeof kernels, "%s/small-programs", cache_dir);
+    write_small_programs(kernels);
+    setenv("LATENTCL_KERNELS", kernels, 1);
     setenv("LATENTCL_CACHE_DIR", dir, 1);
     lc_device *dev = NULL;
     // Cold: every program compiled and written.
     assert_ok(lc_device_open(&dev, NULL));
     int n = lc_device_program_count(dev);
-    assert_true(n >= 1);
+    assert_int_equal(n, 3);
     assert_ok(lc_device_build_all(dev));
     lc_device_counters c = lc_device_get_counters(dev);
     assert_int_equal(c.cache_enabled, 1);
@@ -101,30 +119,27 @@ static void test_cache_miss_hit_corrupt(void **state) {
     assert_int_equal(c.programs_built, 0);
     assert_int_equal(c.cache_hits, n);
     lc_device_close(dev);
-    // Corrupt: truncate one entry, flip a payload byte in another (if two exist).
+    // Corrupt: truncate one entry, flip a payload byte in another.
     char paths[64][1200];
     int files = count_bin_files(dir, paths, 64);
     assert_int_equal(files, n);
     assert_int_equal(truncate(paths[0], 20), 0);
-    int corrupted = 1;
-    if (files > 1) {
-        size_t len = 0;
-        unsigned char *bytes = test_read_file(paths[1], &len);
-        assert_non_null(bytes);
-        bytes[len - 1] ^= 0x5a;
-        assert_int_equal(test_write_file(paths[1], bytes, len), 0);
-        free(bytes);
-        corrupted = 2;
-    }
+    size_t len = 0;
+    unsigned char *bytes = test_read_file(paths[1], &len);
+    assert_non_null(bytes);
+    bytes[len - 1] ^= 0x5a;
+    assert_int_equal(test_write_file(paths[1], bytes, len), 0);
+    free(bytes);
     assert_ok(lc_device_open(&dev, NULL));
     assert_ok(lc_device_build_all(dev));
     c = lc_device_get_counters(dev);
-    assert_int_equal(c.cache_rejected, corrupted);
-    assert_int_equal(c.programs_built, corrupted);
-    assert_int_equal(c.cache_hits, n - corrupted);
+    assert_int_equal(c.cache_rejected, 2);
+    assert_int_equal(c.programs_built, 2);
+    assert_int_equal(c.cache_hits, n - 2);
     // The rebuilt kernels work.
     cl_kernel k;
-    assert_ok(lc_device_kernel(&k, dev, "rng", "philox_fill"));
+    assert_ok(lc_device_kernel(&k, dev, "one", "k_one"));
+    assert_ok(lc_device_kernel(&k, dev, "two", "k_two"));
     lc_device_close(dev);
     // ... and were rewritten: warm again.
     assert_ok(lc_device_open(&dev, NULL));
@@ -133,7 +148,20 @@ static void test_cache_miss_hit_corrupt(void **state) {
     assert_int_equal(c.programs_built, 0);
     assert_int_equal(c.cache_rejected, 0);
     lc_device_close(dev);
+    // A changed source is a different key: a miss, not a stale hit.
+    char path[1200];
+    snprintf(path, sizeof path, "%s/one.cl", kernels);
+    const char *changed = "__kernel void k_one(__global float *x) { x[get_global_id(0)] -= 1.0f; }\n";
+    assert_int_equal(test_write_file(path, changed, strlen(changed)), 0);
+    assert_ok(lc_device_open(&dev, NULL));
+    assert_ok(lc_device_build_all(dev));
+    c = lc_device_get_counters(dev);
+    assert_int_equal(c.programs_built, 1);
+    assert_int_equal(c.cache_misses, 1);
+    assert_int_equal(c.cache_hits, n - 1);
+    lc_device_close(dev);
     unsetenv("LATENTCL_CACHE_DIR");
+    unsetenv("LATENTCL_KERNELS");
 }
 
 static void test_cache_off_and_unwritable(void **state) {
