@@ -73,6 +73,12 @@ lc_status lc_device_open(lc_device **out, const lc_device_options *opts) {
         o.profile = p && *p && strcmp(p, "0") != 0;
     }
     dev->profiling = o.profile;
+    // On a CPU device that runs native kernels (PoCL), every buffer wraps
+    // host memory we allocated (CL_MEM_USE_HOST_PTR), so host code running
+    // inside the queue (the host-BLAS GEMM) knows each buffer's address
+    // without asking the runtime to translate handles (PoCL 3.1 fills a
+    // native kernel's pointer slots in its own buffer order, not ours).
+    dev->host_buffers = dev->info.is_cpu && dev->info.native_kernels;
     dev->threads = o.threads;
     dev->gemm = o.gemm != LC_GEMM_AUTO ? o.gemm : gemm_from_env();
 
@@ -144,10 +150,33 @@ lc_status lc_launch(lc_device *dev, cl_kernel k, const char *name, cl_uint dims,
     return LC_OK;
 }
 
+static void CL_CALLBACK free_host_memory(cl_mem m, void *host) {
+    (void)m;
+    free(host);
+}
+
 lc_status lc_buffer_alloc(cl_mem *out, lc_device *dev, size_t bytes) {
     cl_int err;
-    *out = clCreateBuffer(dev->context, CL_MEM_READ_WRITE, bytes ? bytes : 4, NULL, &err);
-    if (err != CL_SUCCESS) {
+    size_t size = bytes ? bytes : 4;
+    void *host = NULL;
+    cl_mem_flags flags = CL_MEM_READ_WRITE;
+    if (dev->host_buffers) {
+        size_t padded = (size + 127) / 128 * 128; // whole cache lines, room for float16 loads
+        if (posix_memalign(&host, 128, padded) != 0)
+            return lc_fail(LC_ERR_NOMEM, "out of host memory for a %zu-byte buffer", bytes);
+        flags |= CL_MEM_USE_HOST_PTR;
+    }
+    *out = clCreateBuffer(dev->context, flags, size, host, &err);
+    if (err == CL_SUCCESS && host) {
+        err = clSetMemObjectDestructorCallback(*out, free_host_memory, host);
+        if (err != CL_SUCCESS) {
+            clReleaseMemObject(*out);
+            free(host);
+            *out = NULL;
+            return lc_cl_fail(err, "clSetMemObjectDestructorCallback", "host-backed buffer");
+        }
+    } else if (err != CL_SUCCESS) {
+        free(host);
         *out = NULL;
         char ctx[64];
         snprintf(ctx, sizeof ctx, "%zu bytes", bytes);

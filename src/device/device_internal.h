@@ -35,6 +35,7 @@ struct lc_device {
     cl_context context;
     cl_command_queue queue;
     int profiling;
+    int host_buffers; // buffers wrap host memory we allocate (CPU device with native kernels)
     int threads;
     lc_gemm_backend gemm;
 

@@ -1,7 +1,10 @@
 // Host-BLAS GEMM backend for CPU devices: a native kernel enqueued in the
 // device's in-order queue, so it runs after the kernels before it and before
-// those after it, with no clFinish. The runtime hands the native function host
-// pointers for the three cl_mem objects, and the function calls OpenBLAS.
+// those after it, with no clFinish, and calls OpenBLAS. On such devices every
+// buffer wraps host memory (lc_buffer_alloc, CL_MEM_USE_HOST_PTR), so the
+// arguments carry the matrices' addresses themselves: no cl_mem goes through
+// the native kernel's mem list, whose pointer slots PoCL 3.1 fills in its own
+// buffer order rather than the caller's (that swapped A and B).
 #include <limits.h>
 #include <stdlib.h>
 #include <unistd.h>
@@ -17,14 +20,10 @@ typedef struct {
     int threads_applied; // OpenBLAS's thread count was set for this device
 } host_state;
 
-// The arguments block copied by clEnqueueNativeKernel. mem[] holds the
-// distinct cl_mem handles when enqueued; the runtime overwrites them with host
-// pointers. A, B and C may share a buffer, and PoCL 3.1 corrupts a buffer's
-// reference count when one appears twice in the mem list, so each matrix
-// names its slot instead.
+// The arguments block copied by clEnqueueNativeKernel.
 typedef struct {
-    void *mem[3];
-    int slot_a, slot_b, slot_c;
+    const float *a, *b;
+    float *c;
     int trans_a, trans_b;
     int m, n, k, lda, ldb, ldc;
     size_t off_a, off_b, off_c;
@@ -34,9 +33,9 @@ typedef struct {
 
 static void CL_CALLBACK host_gemm_run(void *p) {
     const host_gemm_args *g = p;
-    const float *a = (const float *)g->mem[g->slot_a] + g->off_a;
-    const float *b = (const float *)g->mem[g->slot_b] + g->off_b;
-    float *c = (float *)g->mem[g->slot_c] + g->off_c;
+    const float *a = g->a + g->off_a;
+    const float *b = g->b + g->off_b;
+    float *c = g->c + g->off_c;
     enum CBLAS_TRANSPOSE ta = g->trans_a ? CblasTrans : CblasNoTrans;
     enum CBLAS_TRANSPOSE tb = g->trans_b ? CblasTrans : CblasNoTrans;
     for (size_t i = 0; i < g->batch; i++)
@@ -110,26 +109,21 @@ lc_status lc_gemm_run_host(lc_device *dev, const lc_gemm_call *g) {
         .alpha = g->alpha,
         .beta = g->beta,
     };
-    cl_mem mems[3];
-    const void *locs[3];
-    cl_uint n_mems = 0;
-    int *slots[3] = {&args.slot_a, &args.slot_b, &args.slot_c};
+    // The host memory behind each buffer (set by lc_buffer_alloc on this device).
+    void **ptrs[3] = {(void **)&args.a, (void **)&args.b, (void **)&args.c};
     cl_mem bufs[3] = {g->a.buf, g->b.buf, g->c.buf};
     for (int i = 0; i < 3; i++) {
-        cl_uint j = 0;
-        while (j < n_mems && mems[j] != bufs[i])
-            j++;
-        if (j == n_mems) {
-            mems[n_mems] = bufs[i];
-            args.mem[n_mems] = bufs[i];
-            locs[n_mems] = &args.mem[n_mems];
-            n_mems++;
-        }
-        *slots[i] = (int)j;
+        void *host = NULL;
+        LC_CL(clGetMemObjectInfo(bufs[i], CL_MEM_HOST_PTR, sizeof host, &host, NULL),
+              "host GEMM: the buffer's host memory");
+        if (!host)
+            return lc_fail(LC_ERR_UNSUPPORTED, "host GEMM needs buffers made by lc_buffer_alloc "
+                                               "(this one has no host memory)");
+        *ptrs[i] = host;
     }
     cl_event ev = NULL;
-    cl_int err = clEnqueueNativeKernel(dev->queue, host_gemm_run, &args, sizeof args, n_mems, mems,
-                                       locs, 0, NULL, dev->profiling ? &ev : NULL);
+    cl_int err = clEnqueueNativeKernel(dev->queue, host_gemm_run, &args, sizeof args, 0, NULL,
+                                       NULL, 0, NULL, dev->profiling ? &ev : NULL);
     if (err != CL_SUCCESS) return lc_cl_fail(err, "clEnqueueNativeKernel", "host GEMM (OpenBLAS)");
     if (ev) lc_device_profile_event(dev, "gemm (host)", ev);
     return LC_OK;
