@@ -55,41 +55,76 @@ __kernel void col2im(__global float *x, int xo, __global const float *cols, int 
     x[xo + id] = acc ? x[xo + id] + sum : sum;
 }
 
-// y[n, o, q] (+)= src[o, n*Q + q] (+ b[o]); four q per work item.
-__kernel void cols_to_nchw(__global float *y, int yo, __global const float *src, int so, int N,
-                           int O, int Q, __global const float *b, int bo, int has_b, int acc) {
-    int per = (Q + 3) / 4;
-    int id = get_global_id(0);
-    int no = id / per, q = (id - no * per) * 4;
-    if (no >= N * O) return;
-    int n = no / O, o = no - n * O;
-    __global const float *s4 = src + so + (size_t)o * N * Q + n * Q + q;
-    __global float *d4 = y + yo + (size_t)no * Q + q;
-    float bias = has_b ? b[bo + o] : 0.0f;
-    if (q + 3 < Q) {
-        float4 v = vload4(0, s4) + bias;
-        if (acc) v += vload4(0, d4);
-        vstore4(v, 0, d4);
-    } else {
-        for (int l = 0; q + l < Q; l++) d4[l] = (acc ? d4[l] : 0.0f) + s4[l] + bias;
+// Activations a conv can fuse: their derivative follows from the output y.
+#define CACT_NONE 0
+#define CACT_RELU 1
+#define CACT_LEAKY 2
+#define CACT_SIGMOID 5
+#define CACT_TANH 6
+
+float4 cact(int op, float4 v, float a) {
+    switch (op) {
+    case CACT_RELU: return fmax(v, 0.0f);
+    case CACT_LEAKY: return select(a * v, v, v > 0.0f);
+    case CACT_SIGMOID: return 1.0f / (1.0f + exp(-v));
+    case CACT_TANH: return tanh(v);
+    default: return v;
     }
 }
 
-// dst[o, n*Q + q] = y[n, o, q] (the inverse layout change).
-__kernel void nchw_to_cols(__global float *dst, __global const float *y, int yo, int N, int O,
-                           int Q) {
+float4 cact_grad(int op, float4 y, float a) {
+    switch (op) {
+    case CACT_RELU: return select((float4)(0.0f), (float4)(1.0f), y > 0.0f);
+    case CACT_LEAKY: return select((float4)(a), (float4)(1.0f), y > 0.0f);
+    case CACT_SIGMOID: return y * (1.0f - y);
+    case CACT_TANH: return 1.0f - y * y;
+    default: return (float4)(1.0f);
+    }
+}
+
+float4 ld4(__global const float *p, int i, int n) {
+    if (i + 3 < n) return vload4(0, p + i);
+    float v[4] = {0, 0, 0, 0};
+    for (int l = 0; i + l < n; l++) v[l] = p[i + l];
+    return (float4)(v[0], v[1], v[2], v[3]);
+}
+
+void st4(__global float *p, int i, int n, float4 v) {
+    if (i + 3 < n) {
+        vstore4(v, 0, p + i);
+        return;
+    }
+    float a[4] = {v.x, v.y, v.z, v.w};
+    for (int l = 0; i + l < n; l++) p[i + l] = a[l];
+}
+
+// y[n, o, q] (+)= act(src[o, n*Q + q] + b[o]); four q per work item.
+__kernel void cols_to_nchw(__global float *y, int yo, __global const float *src, int so, int N,
+                           int O, int Q, __global const float *b, int bo, int has_b, int acc,
+                           int act, float alpha) {
     int per = (Q + 3) / 4;
     int id = get_global_id(0);
     int no = id / per, q = (id - no * per) * 4;
     if (no >= N * O) return;
     int n = no / O, o = no - n * O;
-    __global const float *s4 = y + yo + (size_t)no * Q + q;
-    __global float *d4 = dst + (size_t)o * N * Q + n * Q + q;
-    if (q + 3 < Q) {
-        vstore4(vload4(0, s4), 0, d4);
-    } else {
-        for (int l = 0; q + l < Q; l++) d4[l] = s4[l];
-    }
+    __global const float *s4 = src + so + (size_t)o * N * Q + n * Q;
+    __global float *d4 = y + yo + (size_t)no * Q;
+    float4 v = cact(act, ld4(s4, q, Q) + (has_b ? b[bo + o] : 0.0f), alpha);
+    if (acc) v += ld4(d4, q, Q);
+    st4(d4, q, Q, v);
+}
+
+// dst[o, n*Q + q] = y[n, o, q] * act'(out[n, o, q]) (act = NONE: a plain layout change).
+__kernel void nchw_to_cols(__global float *dst, __global const float *y, int yo, int N, int O,
+                           int Q, __global const float *out, int oo, int act, float alpha) {
+    int per = (Q + 3) / 4;
+    int id = get_global_id(0);
+    int no = id / per, q = (id - no * per) * 4;
+    if (no >= N * O) return;
+    int n = no / O, o = no - n * O;
+    float4 v = ld4(y + yo + (size_t)no * Q, q, Q);
+    if (act) v *= cact_grad(act, ld4(out + oo + (size_t)no * Q, q, Q), alpha);
+    st4(dst + (size_t)o * N * Q + n * Q, q, Q, v);
 }
 
 // db[o] (+)= sum over n and q of dy[n, o, q]: the bias gradient of a conv.

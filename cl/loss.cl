@@ -94,3 +94,24 @@ __kernel void pointwise_loss_fwd(__global float *partials, __global float *ga, _
     group_sum64(tmp, total.x + total.y + total.z + total.w);
     if (get_local_id(0) == 0) partials[get_group_id(0)] = tmp[0];
 }
+
+// KL(N(m1, e^l1) || N(m2, e^l2)) summed over elements, with the gradients for all
+// four inputs: g_m1, g_l1, g_m2, g_l2 (each scaled by `scale`).
+__kernel void kl_gauss_fwd(__global float *partials, __global float *g_m1, __global float *g_l1,
+                           __global float *g_m2, __global float *g_l2, __global const float *m1,
+                           int m1o, __global const float *l1, int l1o, __global const float *m2,
+                           int m2o, __global const float *l2, int l2o, int n, float scale) {
+    __local float tmp[64];
+    float total = 0.0f;
+    for (int i = get_global_id(0); i < n; i += get_global_size(0)) {
+        float a = m1[m1o + i], la = l1[l1o + i], b = m2[m2o + i], lb = l2[l2o + i];
+        float d = a - b, inv = exp(-lb), va = exp(la);
+        total += 0.5f * (lb - la + (va + d * d) * inv - 1.0f);
+        g_m1[i] = scale * d * inv;
+        g_m2[i] = -scale * d * inv;
+        g_l1[i] = scale * 0.5f * (va * inv - 1.0f);
+        g_l2[i] = scale * 0.5f * (1.0f - (va + d * d) * inv);
+    }
+    group_sum64(tmp, total);
+    if (get_local_id(0) == 0) partials[get_group_id(0)] = tmp[0];
+}

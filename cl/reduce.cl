@@ -52,30 +52,33 @@ __kernel void axis_expand(__global float *dx, int dxo, __global const float *dy,
     }
 }
 
-// One work item per row of `cols`: y = softmax(x) or log_softmax(x).
+// One work item per row of `cols`: y = softmax(scale x) or log_softmax(scale x).
+// causal: row r is query position r % cols and sees columns j <= r % cols only
+// (masked entries get probability 0).
 __kernel void softmax_fwd(__global float *y, int yo, __global const float *x, int xo, int rows,
-                          int cols, int log_out) {
+                          int cols, int log_out, float scale, int causal) {
     int r = get_global_id(0);
     if (r >= rows) return;
     __global const float *p = x + xo + r * cols;
     __global float *q = y + yo + r * cols;
+    int last = causal ? r % cols : cols - 1;
     float m = -INFINITY;
-    for (int j = 0; j < cols; j++) m = fmax(m, p[j]);
+    for (int j = 0; j <= last; j++) m = fmax(m, scale * p[j]);
     float s = 0.0f;
-    for (int j = 0; j < cols; j++) s += exp(p[j] - m);
+    for (int j = 0; j <= last; j++) s += exp(scale * p[j] - m);
     if (log_out) {
         float ls = m + log(s);
-        for (int j = 0; j < cols; j++) q[j] = p[j] - ls;
+        for (int j = 0; j < cols; j++) q[j] = j <= last ? scale * p[j] - ls : -INFINITY;
     } else {
         float inv = 1.0f / s;
-        for (int j = 0; j < cols; j++) q[j] = exp(p[j] - m) * inv;
+        for (int j = 0; j < cols; j++) q[j] = j <= last ? exp(scale * p[j] - m) * inv : 0.0f;
     }
 }
 
-// softmax: dx = y (dy - sum(dy y)); log_softmax: dx = dy - exp(y) sum(dy).
+// softmax: dx = scale y (dy - sum(dy y)); log_softmax: dx = scale (dy - exp(y) sum(dy)).
 __kernel void softmax_bwd(__global float *dx, int dxo, __global const float *dy, int dyo,
                           __global const float *y, int yo, int rows, int cols, int log_out,
-                          int acc) {
+                          float scale, int acc) {
     int r = get_global_id(0);
     if (r >= rows) return;
     __global const float *g = dy + dyo + r * cols, *p = y + yo + r * cols;
@@ -83,7 +86,7 @@ __kernel void softmax_bwd(__global float *dx, int dxo, __global const float *dy,
     float s = 0.0f;
     for (int j = 0; j < cols; j++) s += log_out ? g[j] : g[j] * p[j];
     for (int j = 0; j < cols; j++) {
-        float v = log_out ? g[j] - exp(p[j]) * s : p[j] * (g[j] - s);
+        float v = scale * (log_out ? g[j] - exp(p[j]) * s : p[j] * (g[j] - s));
         d[j] = acc ? d[j] + v : v;
     }
 }

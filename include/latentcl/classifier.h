@@ -62,8 +62,7 @@ lc_status lc_classifier_set_data(lc_classifier *m, const char *data);
 
 // ---- inference (no gradients) ----------------------------------------------------------
 
-// n images (n, C, H, W) -> logits (n, classes); either output pointer... (logits may not be
-// NULL). Blocks.
+// n images (n, C, H, W) -> logits (n, classes), in chunks of 500. Blocks.
 lc_status lc_classifier_logits(lc_classifier *m, float *logits, const float *images, int64_t n);
 // n images -> features (n, feature_dim): the feature layer after its ReLU (for the
 // conv model, the judge's 128-wide layer used by Fréchet distances). Blocks.

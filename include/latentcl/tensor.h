@@ -4,15 +4,17 @@
 // device before the context and closes it after lc_ctx_free). It owns
 //   - the tensor headers of the current step (host structs, reused each step),
 //   - the tape: every op run while gradients are enabled records one node,
-//   - the step's device temporaries, taken from the device arena.
+//   - the step's device temporaries: its own arena of buffers, handed out in
+//     the same order each step (two contexts on one device never share them).
 // A training step is
 //     lc_step_begin(ctx);                 // forget the last step's tensors and tape
 //     lc_zero_grad(ctx, &params);         // or let the optimiser zero the grads
 //     ... forward with lc_* ops ...       // records the tape
 //     lc_backward(ctx, loss);             // accumulates into params.grad
 // Every buffer a step uses is handed out by the arena in the same order each
-// step, so a step allocates nothing after its first run (lc_arena_bytes
-// unchanged). Tensors and their data are valid until the next lc_step_begin.
+// step, so a step allocates nothing after its first run (lc_ctx_arena_bytes
+// unchanged; a step with larger shapes replaces the blocks it outgrew).
+// Tensors and their data are valid until the next lc_step_begin.
 //
 // Ops take outputs first: lc_matmul(ctx, &y, a, b, ...). Each op checks its
 // shapes before any launch and returns LC_ERR_SHAPE with a message naming the
@@ -41,7 +43,7 @@ typedef enum { LC_F32 = 0, LC_I32 = 1 } lc_tensor_dtype;
 
 typedef struct lc_tensor lc_tensor;
 struct lc_tensor {
-    cl_mem buf;     // the data: element i at buf + off + i (elements, row-major, contiguous)
+    cl_mem buf; // the data: element i at buf + off + i (elements, row-major, contiguous)
     size_t off;
     int ndim;
     int64_t shape[LC_MAX_DIMS];
@@ -51,10 +53,10 @@ struct lc_tensor {
     // Internal: the tensor whose buffer a view shares (itself if not a view),
     // and where its gradient lives (see lc_tensor_grad).
     lc_tensor *base;
-    cl_mem grad_buf;   // base only; NULL until the first gradient is written
+    cl_mem grad_buf; // base only; NULL until the first gradient is written
     size_t grad_off;
-    int grad_state;    // base only: 0 none yet, 1 written this backward, 2 persistent (parameter)
-    const char *name;  // optional, for messages
+    int grad_state;   // base only: 0 none yet, 1 written this backward, 2 persistent (parameter)
+    const char *name; // optional, for messages
 };
 
 typedef struct lc_ctx lc_ctx;
@@ -64,9 +66,11 @@ lc_status lc_ctx_create(lc_ctx **out, lc_device *dev);
 void lc_ctx_free(lc_ctx *ctx); // NULL-safe; the device stays open
 lc_device *lc_ctx_device(const lc_ctx *ctx);
 
-// Starts a step: resets the device arena, the tensor headers and the tape.
+// Starts a step: resets the context's arena, the tensor headers and the tape.
 // All tensors of the previous step become invalid.
 void lc_step_begin(lc_ctx *ctx);
+// Bytes the context's arena holds (a step of unchanged shapes leaves it unchanged).
+size_t lc_ctx_arena_bytes(const lc_ctx *ctx);
 
 // Gradient recording. lc_set_grad_enabled returns the previous setting; with
 // gradients off, ops record nothing and outputs never require grad
@@ -92,8 +96,8 @@ lc_status lc_tensor_from_host(lc_ctx *ctx, lc_tensor **out, const float *data, i
 lc_status lc_tensor_from_host_i32(lc_ctx *ctx, lc_tensor **out, const int32_t *data, int ndim,
                                   const int64_t *shape);
 // A tensor over an existing buffer (not owned): element i at buf + off + i.
-lc_status lc_tensor_wrap(lc_ctx *ctx, lc_tensor **out, cl_mem buf, size_t off, lc_tensor_dtype dtype,
-                         int ndim, const int64_t *shape);
+lc_status lc_tensor_wrap(lc_ctx *ctx, lc_tensor **out, cl_mem buf, size_t off,
+                         lc_tensor_dtype dtype, int ndim, const int64_t *shape);
 // A parameter: a view of params->data at offset with its gradient in
 // params->grad at the same offset. Requires grad when gradients are enabled.
 lc_status lc_tensor_param_at(lc_ctx *ctx, lc_tensor **out, lc_params *params, size_t offset,
@@ -192,7 +196,7 @@ lc_status lc_linear_act(lc_ctx *ctx, lc_tensor **y, lc_tensor *x, lc_tensor *w, 
 
 // Reductions. axis < 0 counts from the end; LC_ALL_AXES reduces everything to shape (1).
 enum { LC_ALL_AXES = 1000 };
-lc_status lc_sum(lc_ctx *ctx, lc_tensor **y, lc_tensor *x, int axis);  // axis removed
+lc_status lc_sum(lc_ctx *ctx, lc_tensor **y, lc_tensor *x, int axis); // axis removed
 lc_status lc_mean(lc_ctx *ctx, lc_tensor **y, lc_tensor *x, int axis);
 // Over the last axis.
 lc_status lc_softmax(lc_ctx *ctx, lc_tensor **y, lc_tensor *x);
@@ -217,14 +221,23 @@ lc_status lc_mse(lc_ctx *ctx, lc_tensor **loss, lc_tensor *pred, lc_tensor *targ
 // KL(N(mu, exp(logvar)) || N(0, 1)) summed over elements: mu, logvar same shape.
 lc_status lc_kl_normal(lc_ctx *ctx, lc_tensor **loss, lc_tensor *mu, lc_tensor *logvar,
                        lc_reduction red);
+// KL(N(mu1, exp(logvar1)) || N(mu2, exp(logvar2))) summed over elements; all four
+// the same shape, gradients to each.
+lc_status lc_kl_gauss(lc_ctx *ctx, lc_tensor **loss, lc_tensor *mu1, lc_tensor *logvar1,
+                      lc_tensor *mu2, lc_tensor *logvar2, lc_reduction red);
 
 // Convolutions and pooling, NCHW. conv2d: x (N, C, H, W), w (O, C, KH, KW),
 // b (O) or NULL -> (N, O, (H + 2p - KH) / s + 1, ...). im2col + GEMM.
 lc_status lc_conv2d(lc_ctx *ctx, lc_tensor **y, lc_tensor *x, lc_tensor *w, lc_tensor *b,
                     int stride, int pad);
+// conv2d with the activation fused into its output pass (forward) and into the
+// layout change of dy (backward): act = NONE, RELU, LEAKY_RELU (alpha > 0),
+// SIGMOID or TANH (those whose derivative follows from the output).
+lc_status lc_conv2d_act(lc_ctx *ctx, lc_tensor **y, lc_tensor *x, lc_tensor *w, lc_tensor *b,
+                        int stride, int pad, lc_act act, float alpha);
 // Transposed conv as PyTorch: w (C, O, KH, KW) -> (N, O, (H-1)s - 2p + KH + out_pad, ...).
-lc_status lc_conv_transpose2d(lc_ctx *ctx, lc_tensor **y, lc_tensor *x, lc_tensor *w,
-                              lc_tensor *b, int stride, int pad, int out_pad);
+lc_status lc_conv_transpose2d(lc_ctx *ctx, lc_tensor **y, lc_tensor *x, lc_tensor *w, lc_tensor *b,
+                              int stride, int pad, int out_pad);
 lc_status lc_upsample_nearest(lc_ctx *ctx, lc_tensor **y, lc_tensor *x, int factor);
 // Windows k x k with stride s, no padding: (N, C, (H - k) / s + 1, ...).
 lc_status lc_max_pool2d(lc_ctx *ctx, lc_tensor **y, lc_tensor *x, int k, int stride);
@@ -234,8 +247,8 @@ lc_status lc_avg_pool2d(lc_ctx *ctx, lc_tensor **y, lc_tensor *x, int k, int str
 lc_status lc_group_norm(lc_ctx *ctx, lc_tensor **y, lc_tensor *x, int groups, lc_tensor *gamma,
                         lc_tensor *beta, float eps);
 // layer_norm over the last axis: gamma/beta (C) or NULL.
-lc_status lc_layer_norm(lc_ctx *ctx, lc_tensor **y, lc_tensor *x, lc_tensor *gamma,
-                        lc_tensor *beta, float eps);
+lc_status lc_layer_norm(lc_ctx *ctx, lc_tensor **y, lc_tensor *x, lc_tensor *gamma, lc_tensor *beta,
+                        float eps);
 
 // weight (V, D), ids int32 (any shape S) -> (S..., D). An id out of range gives zeros.
 lc_status lc_embedding(lc_ctx *ctx, lc_tensor **y, lc_tensor *weight, lc_tensor *ids);
@@ -247,6 +260,8 @@ lc_status lc_split(lc_ctx *ctx, lc_tensor **a, lc_tensor **b, lc_tensor *x, int 
 // row i's mask is keyed by (seed, step, sample_ids[i] (or i if NULL), the
 // dropout's number within the step), so it does not depend on batching.
 lc_status lc_dropout(lc_ctx *ctx, lc_tensor **y, lc_tensor *x, float p, lc_tensor *sample_ids);
+// y's dim i is x's dim perm[i] (a copy; up to 6 dims).
+lc_status lc_permute(lc_ctx *ctx, lc_tensor **y, lc_tensor *x, const int *perm);
 // (A, B, C, D) -> (A, C, B, D) (heads <-> time).
 lc_status lc_transpose12(lc_ctx *ctx, lc_tensor **y, lc_tensor *x);
 // Scaled dot-product attention: q, k, v (B, H, T, D) -> (B, H, T, D);

@@ -17,10 +17,10 @@ typedef struct {
     int n_in;
     int ndim[LC_CASE_MAX_IN];
     int64_t shape[LC_CASE_MAX_IN][LC_MAX_DIMS];
-    int int_range[LC_CASE_MAX_IN]; // > 0: an int32 input with values in [0, range)
-    int no_grad[LC_CASE_MAX_IN];   // float input whose gradient is not checked
+    int int_range[LC_CASE_MAX_IN];                // > 0: an int32 input with values in [0, range)
+    int no_grad[LC_CASE_MAX_IN];                  // float input whose gradient is not checked
     float lo[LC_CASE_MAX_IN], hi[LC_CASE_MAX_IN]; // uniform input range (default -1, 1)
-    float away;                    // keep |x| >= away from kinks (ReLU at 0)
+    float away;                                   // keep |x| >= away from kinks (ReLU at 0)
     int ip[8];
     float fp[4];
     int64_t out_numel; // filled by setup: the reference's output size
@@ -41,7 +41,8 @@ const lc_op_case *lc_op_case_find(const char *name);
 
 typedef struct {
     double fwd_err, grad_err;
-    int tape_nodes; // nodes recorded by the run
+    int tape_nodes;   // nodes recorded by the run
+    int grad_checked; // some input's gradient was checked (else grad_err = -1)
 } lc_case_result;
 
 // Runs one case on sizes sz (NULL: the case's own) with a seed for the inputs.

@@ -3,19 +3,22 @@
 #include <math.h>
 #include <string.h>
 
+#include "latentcl/rng.h"
 #include "tensor/gradcheck.h"
 
 static void shape_in(lc_case_cfg *c, int i, int ndim, int64_t a, int64_t b, int64_t d2,
                      int64_t d3) {
     int64_t s[4] = {a, b, d2, d3};
     c->ndim[i] = ndim;
-    for (int d = 0; d < ndim; d++) c->shape[i][d] = s[d];
+    for (int d = 0; d < ndim; d++)
+        c->shape[i][d] = s[d];
     if (i + 1 > c->n_in) c->n_in = i + 1;
 }
 
 static int64_t numel_in(const lc_case_cfg *c, int i) {
     int64_t n = 1;
-    for (int d = 0; d < c->ndim[i]; d++) n *= c->shape[i][d];
+    for (int d = 0; d < c->ndim[i]; d++)
+        n *= c->shape[i][d];
     return n;
 }
 
@@ -189,7 +192,8 @@ static void linear_ref(double *out, double *const *in, const lc_case_cfg *c) {
     for (int64_t n = 0; n < N; n++)
         for (int64_t o = 0; o < O; o++) {
             double s = in[2][o];
-            for (int64_t i = 0; i < I; i++) s += in[0][n * I + i] * in[1][o * I + i];
+            for (int64_t i = 0; i < I; i++)
+                s += in[0][n * I + i] * in[1][o * I + i];
             out[n * O + o] = act_ref(c->ip[0], s, 0, 0);
         }
 }
@@ -242,17 +246,21 @@ static void reduce_ref(double *out, double *const *in, const lc_case_cfg *c) {
     int axis = c->ip[0];
     if (axis == LC_ALL_AXES) {
         double t = 0;
-        for (int64_t i = 0; i < s[0] * s[1] * s[2]; i++) t += in[0][i];
+        for (int64_t i = 0; i < s[0] * s[1] * s[2]; i++)
+            t += in[0][i];
         out[0] = c->ip[1] ? t / (double)(s[0] * s[1] * s[2]) : t;
         return;
     }
     int64_t outer = 1, inner = 1, n = s[axis];
-    for (int i = 0; i < axis; i++) outer *= s[i];
-    for (int i = axis + 1; i < 3; i++) inner *= s[i];
+    for (int i = 0; i < axis; i++)
+        outer *= s[i];
+    for (int i = axis + 1; i < 3; i++)
+        inner *= s[i];
     for (int64_t o = 0; o < outer; o++)
         for (int64_t i = 0; i < inner; i++) {
             double t = 0;
-            for (int64_t j = 0; j < n; j++) t += in[0][(o * n + j) * inner + i];
+            for (int64_t j = 0; j < n; j++)
+                t += in[0][(o * n + j) * inner + i];
             out[o * inner + i] = c->ip[1] ? t / (double)n : t;
         }
 }
@@ -276,8 +284,10 @@ static void softmax_ref(double *out, double *const *in, const lc_case_cfg *c) {
     for (int64_t r = 0; r < R; r++) {
         const double *p = in[0] + r * C;
         double m = -INFINITY, s = 0;
-        for (int64_t j = 0; j < C; j++) m = fmax(m, p[j]);
-        for (int64_t j = 0; j < C; j++) s += exp(p[j] - m);
+        for (int64_t j = 0; j < C; j++)
+            m = fmax(m, p[j]);
+        for (int64_t j = 0; j < C; j++)
+            s += exp(p[j] - m);
         for (int64_t j = 0; j < C; j++)
             out[r * C + j] = c->ip[0] ? p[j] - m - log(s) : exp(p[j] - m) / s;
     }
@@ -302,8 +312,10 @@ static void ce_ref(double *out, double *const *in, const lc_case_cfg *c) {
     for (int64_t r = 0; r < R; r++) {
         const double *p = in[0] + r * K;
         double m = -INFINITY, s = 0;
-        for (int64_t j = 0; j < K; j++) m = fmax(m, p[j]);
-        for (int64_t j = 0; j < K; j++) s += exp(p[j] - m);
+        for (int64_t j = 0; j < K; j++)
+            m = fmax(m, p[j]);
+        for (int64_t j = 0; j < K; j++)
+            s += exp(p[j] - m);
         t += m + log(s) - p[(int)in[1][r]];
     }
     out[0] = t / (double)R;
@@ -384,6 +396,5 @@ const lc_op_case lc_op_cases[] = {
     {"bce_logits", bce_setup, pw_run, pw_ref, 1e-5, 2e-3, {7, 3, 33, 0}},
     {"mse", mse_setup, pw_run, pw_ref, 1e-5, 2e-3, {7, 3, 33, 1}},
     {"kl_normal", kl_setup, pw_run, pw_ref, 1e-5, 2e-3, {7, 3, 33, 2}},
-    MORE_OP_CASES
-    {NULL, NULL, NULL, NULL, 0, 0, {0, 0, 0, 0}},
+    MORE_OP_CASES{NULL, NULL, NULL, NULL, 0, 0, {0, 0, 0, 0}},
 };

@@ -7,9 +7,9 @@ typedef struct {
     int N, C, H, W, KH, KW, s, p, OH, OW; // the "image" side (N, C, H, W) and the grid (OH, OW)
 } geom;
 
-static lc_status gemm(lc_ctx *c, int ta, int tb, size_t m, size_t n, size_t k, cl_mem a,
-                      size_t ao, size_t lda, cl_mem b, size_t bo, size_t ldb, float beta, cl_mem y,
-                      size_t yo, size_t ldy) {
+static lc_status gemm(lc_ctx *c, int ta, int tb, size_t m, size_t n, size_t k, cl_mem a, size_t ao,
+                      size_t lda, cl_mem b, size_t bo, size_t ldb, float beta, cl_mem y, size_t yo,
+                      size_t ldy) {
     lc_matrix A = {a, ao, lda}, B = {b, bo, ldb}, C = {y, yo, ldy};
     return lc_gemm(lc_ctx_dev(c), ta, tb, m, n, k, 1.0f, A, B, beta, C);
 }
@@ -61,9 +61,9 @@ static lc_status col2im(lc_ctx *c, cl_mem x, size_t xoff, cl_mem cols, const geo
     return lc_launch1(c, k, "col2im", (size_t)g->N * g->C * g->H * g->W);
 }
 
-// y (N, O, Q) (+)= src (O, N*Q) (+ b).
+// y (N, O, Q) (+)= act(src (O, N*Q) + b).
 static lc_status cols_to_nchw(lc_ctx *c, cl_mem y, size_t yoff, cl_mem src, size_t soff, int N,
-                              int O, int Q, const lc_tensor *b, int acc) {
+                              int O, int Q, const lc_tensor *b, int acc, int act, float alpha) {
     cl_kernel k;
     LC_TRY(lc_kernel(c, &k, "conv", "cols_to_nchw"));
     int yo = lc_i(yoff), so = lc_i(soff), has_b = b != NULL, bo = b ? lc_i(b->off) : 0;
@@ -79,20 +79,28 @@ static lc_status cols_to_nchw(lc_ctx *c, cl_mem y, size_t yoff, cl_mem src, size
     LC_SET(k, 8, bo);
     LC_SET(k, 9, has_b);
     LC_SET(k, 10, acc);
+    LC_SET(k, 11, act);
+    LC_SET(k, 12, alpha);
     return lc_launch1(c, k, "cols_to_nchw", (size_t)N * O * (((size_t)Q + 3) / 4));
 }
 
-// dst (O, N*Q) = y (N, O, Q).
-static lc_status nchw_to_cols(lc_ctx *c, cl_mem dst, cl_mem y, size_t yoff, int N, int O, int Q) {
+// dst (O, N*Q) = y (N, O, Q) * act'(out) (out: the activation's output; unused for NONE).
+static lc_status nchw_to_cols(lc_ctx *c, cl_mem dst, cl_mem y, size_t yoff, int N, int O, int Q,
+                              const lc_tensor *out, int act, float alpha) {
     cl_kernel k;
     LC_TRY(lc_kernel(c, &k, "conv", "nchw_to_cols"));
-    int yo = lc_i(yoff);
+    int yo = lc_i(yoff), oo = out ? lc_i(out->off) : 0;
+    cl_mem ob = out ? out->buf : y;
     LC_SET(k, 0, dst);
     LC_SET(k, 1, y);
     LC_SET(k, 2, yo);
     LC_SET(k, 3, N);
     LC_SET(k, 4, O);
     LC_SET(k, 5, Q);
+    LC_SET(k, 6, ob);
+    LC_SET(k, 7, oo);
+    LC_SET(k, 8, act);
+    LC_SET(k, 9, alpha);
     return lc_launch1(c, k, "nchw_to_cols", (size_t)N * O * (((size_t)Q + 3) / 4));
 }
 
@@ -119,50 +127,57 @@ static lc_status channel_sum(lc_ctx *c, lc_tensor *b, cl_mem dy, size_t dyoff, i
 
 static void node_geom(lc_node *nd, const geom *g) {
     const int *v = &g->N;
-    for (int i = 0; i < 10; i++) nd->iv[i] = v[i];
+    for (int i = 0; i < 10; i++)
+        nd->iv[i] = v[i];
 }
 static geom get_geom(const lc_node *nd) {
     geom g;
     int *v = &g.N;
-    for (int i = 0; i < 10; i++) v[i] = (int)nd->iv[i];
+    for (int i = 0; i < 10; i++)
+        v[i] = (int)nd->iv[i];
     return g;
 }
 
-// --- conv2d: x (N, C, H, W), w (O, C, KH, KW) -> (N, O, OH, OW) ------------------
-// Node: geometry of x; saved[0] = cols (C*KH*KW, N*OH*OW).
+// --- conv2d: x (N, C, H, W), w (O, C, KH, KW) -> (N, O, OH, OW), act fused ---------
+// Node: geometry of x, iv[10] = act; fv[0] = alpha; saved[0] = cols (C*KH*KW, N*OH*OW).
 
 static lc_status conv_bw(lc_ctx *c, lc_node *nd) {
     lc_tensor *x = nd->in[0], *w = nd->in[1], *b = nd->in[2], *y = nd->out;
     geom g = get_geom(nd);
-    int O = (int)w->shape[0], Q = g.OH * g.OW;
+    int O = (int)w->shape[0], Q = g.OH * g.OW, act = (int)nd->iv[10];
     size_t CKK = (size_t)g.C * g.KH * g.KW, NQ = (size_t)g.N * Q;
     cl_mem gy, dyc;
     size_t gyo;
     lc_grad_source(y, &gy, &gyo);
-    if (b) LC_TRY(channel_sum(c, b, gy, gyo, g.N, O, Q));
     int wx, ww, accx, accw;
     cl_mem gx, gw;
     size_t gxo, gwo;
     LC_TRY(lc_grad_target(c, x, &wx, &gx, &gxo, &accx));
     LC_TRY(lc_grad_target(c, w, &ww, &gw, &gwo, &accw));
-    if (!wx && !ww) return LC_OK;
+    // dz (O, N*Q) = dy * act'(y), in the GEMM's layout: one pass for both.
     LC_TRY(lc_scratch(c, &dyc, (size_t)O * NQ));
-    LC_TRY(nchw_to_cols(c, dyc, gy, gyo, g.N, O, Q)); // (O, N*Q)
-    if (ww) // dW (O, CKK) (+)= dy' (O, NQ) cols^T
+    LC_TRY(nchw_to_cols(c, dyc, gy, gyo, g.N, O, Q, y, act, nd->fv[0]));
+    if (b) LC_TRY(channel_sum(c, b, dyc, 0, 1, O, (int)NQ)); // row sums of dz
+    if (ww)                                                  // dW (O, CKK) (+)= dz (O, NQ) cols^T
         LC_TRY(gemm(c, 0, 1, (size_t)O, CKK, NQ, dyc, 0, NQ, nd->saved[0]->buf, 0, NQ,
                     accw ? 1.0f : 0.0f, gw, gwo, CKK));
-    if (wx) { // dcols (CKK, NQ) = W^T dy'; then scatter back by gathering
+    if (wx) { // dcols (CKK, NQ) = W^T dz; then back to x by gathering
         cl_mem dcols;
         LC_TRY(lc_scratch(c, &dcols, CKK * NQ));
-        LC_TRY(gemm(c, 1, 0, CKK, NQ, (size_t)O, w->buf, w->off, CKK, dyc, 0, NQ, 0.0f, dcols, 0,
-                    NQ));
+        LC_TRY(
+            gemm(c, 1, 0, CKK, NQ, (size_t)O, w->buf, w->off, CKK, dyc, 0, NQ, 0.0f, dcols, 0, NQ));
         LC_TRY(col2im(c, gx, gxo, dcols, &g, accx, NULL));
     }
     return LC_OK;
 }
 
-lc_status lc_conv2d(lc_ctx *c, lc_tensor **y, lc_tensor *x, lc_tensor *w, lc_tensor *b, int stride,
-                    int pad) {
+static int conv_act_ok(lc_act act) {
+    return act == LC_ACT_NONE || act == LC_ACT_RELU || act == LC_ACT_LEAKY_RELU ||
+           act == LC_ACT_SIGMOID || act == LC_ACT_TANH;
+}
+
+lc_status lc_conv2d_act(lc_ctx *c, lc_tensor **y, lc_tensor *x, lc_tensor *w, lc_tensor *b,
+                        int stride, int pad, lc_act act, float alpha) {
     *y = NULL;
     if (x->ndim != 4 || w->ndim != 4 || x->shape[1] != w->shape[1])
         return lc_shape_fail("conv2d", "needs x (N, C, H, W) and weight (O, C, KH, KW), got", x, w);
@@ -170,8 +185,21 @@ lc_status lc_conv2d(lc_ctx *c, lc_tensor **y, lc_tensor *x, lc_tensor *w, lc_ten
         return lc_shape_fail("conv2d", "bias must be (O) for weight", w, b);
     if (stride < 1 || pad < 0)
         return lc_fail(LC_ERR_INVALID_ARG, "conv2d: stride %d, padding %d", stride, pad);
-    geom g = {(int)x->shape[0], (int)x->shape[1], (int)x->shape[2], (int)x->shape[3],
-              (int)w->shape[2], (int)w->shape[3], stride, pad, 0, 0};
+    if (!conv_act_ok(act) || (act == LC_ACT_LEAKY_RELU && !(alpha > 0)))
+        return lc_fail(LC_ERR_INVALID_ARG,
+                       "conv2d: activation %d cannot be fused (use "
+                       "NONE, RELU, LEAKY_RELU (slope > 0), SIGMOID, TANH)",
+                       (int)act);
+    geom g = {(int)x->shape[0],
+              (int)x->shape[1],
+              (int)x->shape[2],
+              (int)x->shape[3],
+              (int)w->shape[2],
+              (int)w->shape[3],
+              stride,
+              pad,
+              0,
+              0};
     if (g.H + 2 * pad < g.KH || g.W + 2 * pad < g.KW)
         return lc_shape_fail("conv2d", "kernel larger than the padded input:", x, w);
     g.OH = (g.H + 2 * pad - g.KH) / stride + 1;
@@ -187,16 +215,23 @@ lc_status lc_conv2d(lc_ctx *c, lc_tensor **y, lc_tensor *x, lc_tensor *w, lc_ten
     cl_mem tmp;
     LC_TRY(lc_scratch(c, &tmp, (size_t)O * NQ));
     LC_TRY(im2col(c, cols->buf, x->buf, x->off, &g));
-    LC_TRY(gemm(c, 0, 0, (size_t)O, NQ, CKK, w->buf, w->off, CKK, cols->buf, 0, NQ, 0.0f, tmp, 0,
-                NQ));
-    LC_TRY(cols_to_nchw(c, (*y)->buf, (*y)->off, tmp, 0, g.N, O, Q, b, 0));
+    LC_TRY(
+        gemm(c, 0, 0, (size_t)O, NQ, CKK, w->buf, w->off, CKK, cols->buf, 0, NQ, 0.0f, tmp, 0, NQ));
+    LC_TRY(cols_to_nchw(c, (*y)->buf, (*y)->off, tmp, 0, g.N, O, Q, b, 0, (int)act, alpha));
     lc_node *nd;
     LC_TRY(lc_record(c, &nd, "conv2d", conv_bw, *y, in, 3));
     if (nd) {
         node_geom(nd, &g);
+        nd->iv[10] = act;
+        nd->fv[0] = alpha;
         nd->saved[0] = cols;
     }
     return LC_OK;
+}
+
+lc_status lc_conv2d(lc_ctx *c, lc_tensor **y, lc_tensor *x, lc_tensor *w, lc_tensor *b, int stride,
+                    int pad) {
+    return lc_conv2d_act(c, y, x, w, b, stride, pad, LC_ACT_NONE, 0.0f);
 }
 
 // --- transposed conv: x (N, C, H, W), w (C, O, KH, KW) -> (N, O, OH, OW) ------------
@@ -220,7 +255,7 @@ static lc_status convt_bw(lc_ctx *c, lc_node *nd) {
     if (!wx && !ww) return LC_OK;
     LC_TRY(lc_scratch(c, &dcols, OKK * NQ));
     LC_TRY(im2col(c, dcols, gy, gyo, &g)); // (OKK, N*H*W)
-    if (ww) // dW (C, OKK) (+)= x' (C, NQ) dcols^T
+    if (ww)                                // dW (C, OKK) (+)= x' (C, NQ) dcols^T
         LC_TRY(gemm(c, 0, 1, (size_t)Cin, OKK, NQ, nd->saved[0]->buf, 0, NQ, dcols, 0, NQ,
                     accw ? 1.0f : 0.0f, gw, gwo, OKK));
     if (wx) { // dx' (C, NQ) = W (C, OKK) dcols
@@ -228,7 +263,7 @@ static lc_status convt_bw(lc_ctx *c, lc_node *nd) {
         LC_TRY(lc_scratch(c, &dxc, (size_t)Cin * NQ));
         LC_TRY(gemm(c, 0, 0, (size_t)Cin, NQ, OKK, w->buf, w->off, OKK, dcols, 0, NQ, 0.0f, dxc, 0,
                     NQ));
-        LC_TRY(cols_to_nchw(c, gx, gxo, dxc, 0, g.N, Cin, Q, NULL, accx));
+        LC_TRY(cols_to_nchw(c, gx, gxo, dxc, 0, g.N, Cin, Q, NULL, accx, 0, 0.0f));
     }
     return LC_OK;
 }
@@ -242,11 +277,14 @@ lc_status lc_conv_transpose2d(lc_ctx *c, lc_tensor **y, lc_tensor *x, lc_tensor 
     if (b && (b->ndim != 1 || b->shape[0] != w->shape[1]))
         return lc_shape_fail("conv_transpose2d", "bias must be (O) for weight", w, b);
     if (stride < 1 || pad < 0 || out_pad < 0 || out_pad >= stride)
-        return lc_fail(LC_ERR_INVALID_ARG, "conv_transpose2d: stride %d, padding %d, output "
-                                           "padding %d", stride, pad, out_pad);
+        return lc_fail(LC_ERR_INVALID_ARG,
+                       "conv_transpose2d: stride %d, padding %d, output "
+                       "padding %d",
+                       stride, pad, out_pad);
     int N = (int)x->shape[0], Cin = (int)x->shape[1], H = (int)x->shape[2], W = (int)x->shape[3];
     int O = (int)w->shape[1], KH = (int)w->shape[2], KW = (int)w->shape[3];
-    int OH = (H - 1) * stride - 2 * pad + KH + out_pad, OW = (W - 1) * stride - 2 * pad + KW + out_pad;
+    int OH = (H - 1) * stride - 2 * pad + KH + out_pad,
+        OW = (W - 1) * stride - 2 * pad + KW + out_pad;
     if (OH < 1 || OW < 1)
         return lc_shape_fail("conv_transpose2d", "output would be empty for", x, w);
     geom g = {N, O, OH, OW, KH, KW, stride, pad, H, W};
@@ -259,7 +297,7 @@ lc_status lc_conv_transpose2d(lc_ctx *c, lc_tensor **y, lc_tensor *x, lc_tensor 
     LC_TRY(lc_tensor_out(c, y, 4, (int64_t[]){N, O, OH, OW}, in, 3));
     cl_mem cols;
     LC_TRY(lc_scratch(c, &cols, OKK * NQ));
-    LC_TRY(nchw_to_cols(c, xc->buf, x->buf, x->off, N, Cin, H * W));
+    LC_TRY(nchw_to_cols(c, xc->buf, x->buf, x->off, N, Cin, H * W, NULL, 0, 0.0f));
     // cols (OKK, NQ) = W^T (OKK, C) x' (C, NQ)
     LC_TRY(gemm(c, 1, 0, OKK, NQ, (size_t)Cin, w->buf, w->off, OKK, xc->buf, 0, NQ, 0.0f, cols, 0,
                 NQ));
@@ -287,13 +325,15 @@ static lc_status pool_bw(lc_ctx *c, lc_node *nd) {
     cl_kernel k;
     LC_TRY(lc_kernel(c, &k, "conv", "pool_bwd"));
     int dxo = lc_i(go), dyo = lc_i(gyo), v[8];
-    for (int i = 0; i < 8; i++) v[i] = (int)nd->iv[i];
+    for (int i = 0; i < 8; i++)
+        v[i] = (int)nd->iv[i];
     LC_SET(k, 0, g);
     LC_SET(k, 1, dxo);
     LC_SET(k, 2, gy);
     LC_SET(k, 3, dyo);
     LC_SET(k, 4, nd->saved[0]->buf);
-    for (int i = 0; i < 8; i++) LC_TRY(lc_set_arg(k, (cl_uint)(5 + i), sizeof(int), &v[i], "pool"));
+    for (int i = 0; i < 8; i++)
+        LC_TRY(lc_set_arg(k, (cl_uint)(5 + i), sizeof(int), &v[i], "pool"));
     LC_SET(k, 13, acc);
     return lc_launch1(c, k, "pool_bwd", x->numel);
 }
@@ -330,7 +370,8 @@ static lc_status pool(lc_ctx *c, lc_tensor **y, lc_tensor *x, int k_, int s, int
     LC_TRY(lc_record(c, &nd, name, pool_bw, *y, &x, 1));
     if (nd) {
         int64_t v[8] = {NC, H, W, k_, s, OH, OW, is_max};
-        for (int i = 0; i < 8; i++) nd->iv[i] = v[i];
+        for (int i = 0; i < 8; i++)
+            nd->iv[i] = v[i];
         nd->saved[0] = arg;
     }
     return LC_OK;

@@ -9,12 +9,12 @@ static size_t groups_for(size_t items) {
     return g > LC_REDUCE_GROUPS ? LC_REDUCE_GROUPS : g;
 }
 
-// Node: saved[0] = gradient for in[0], saved[1] = for in[1] (may be NULL).
+// Node: saved[i] = the gradient for in[i] (NULL: none).
 static lc_status loss_bw(lc_ctx *c, lc_node *nd) {
     cl_mem gy;
     size_t gyo;
     lc_grad_source(nd->out, &gy, &gyo);
-    for (int i = 0; i < 2; i++) {
+    for (int i = 0; i < 4; i++) {
         if (!nd->saved[i]) continue;
         int wants, acc;
         cl_mem g;
@@ -118,4 +118,49 @@ lc_status lc_mse(lc_ctx *c, lc_tensor **loss, lc_tensor *p, lc_tensor *t, lc_red
 }
 lc_status lc_kl_normal(lc_ctx *c, lc_tensor **loss, lc_tensor *mu, lc_tensor *lv, lc_reduction r) {
     return pointwise(c, loss, mu, lv, 2, r, "kl_normal");
+}
+
+// KL of two diagonal Gaussians: four inputs, four saved gradients (loss_bw).
+lc_status lc_kl_gauss(lc_ctx *c, lc_tensor **loss, lc_tensor *mu1, lc_tensor *logvar1,
+                      lc_tensor *mu2, lc_tensor *logvar2, lc_reduction red) {
+    *loss = NULL;
+    lc_tensor *in[4] = {mu1, logvar1, mu2, logvar2};
+    for (int i = 1; i < 4; i++)
+        if (!lc_same_shape(mu1, in[i]) || in[i]->dtype != LC_F32 || mu1->dtype != LC_F32)
+            return lc_shape_fail("kl_gauss", "needs four float32 tensors of one shape, got", mu1,
+                                 in[i]);
+    if ((int)red < 0 || red > LC_REDUCE_BATCH_MEAN)
+        return lc_fail(LC_ERR_INVALID_ARG, "kl_gauss: unknown reduction %d", (int)red);
+    LC_TRY(lc_check_numel("kl_gauss", mu1));
+    lc_tensor *g[4];
+    for (int i = 0; i < 4; i++)
+        LC_TRY(lc_tensor_new(c, &g[i], mu1->ndim, mu1->shape));
+    size_t groups = groups_for(mu1->numel);
+    cl_mem partials;
+    LC_TRY(lc_scratch(c, &partials, groups));
+    int64_t one = 1;
+    LC_TRY(lc_tensor_out(c, loss, 1, &one, in, 4));
+    float scale = reduction_scale(mu1, red);
+    cl_kernel k;
+    LC_TRY(lc_kernel(c, &k, "loss", "kl_gauss_fwd"));
+    int o[4], n = lc_i(mu1->numel);
+    for (int i = 0; i < 4; i++)
+        o[i] = lc_i(in[i]->off);
+    LC_SET(k, 0, partials);
+    for (int i = 0; i < 4; i++)
+        LC_SET(k, (cl_uint)(1 + i), g[i]->buf);
+    for (int i = 0; i < 4; i++) {
+        LC_SET(k, (cl_uint)(5 + 2 * i), in[i]->buf);
+        LC_SET(k, (cl_uint)(6 + 2 * i), o[i]);
+    }
+    LC_SET(k, 13, n);
+    LC_SET(k, 14, scale);
+    LC_TRY(lc_launch_groups(c, k, "kl_gauss", groups));
+    LC_TRY(lc_reduce_partials(c, (*loss)->buf, (*loss)->off, partials, (int)groups, scale));
+    lc_node *nd;
+    LC_TRY(lc_record(c, &nd, "kl_gauss", loss_bw, *loss, in, 4));
+    if (nd)
+        for (int i = 0; i < 4; i++)
+            nd->saved[i] = g[i];
+    return LC_OK;
 }

@@ -10,8 +10,8 @@ static lc_status mm(lc_ctx *c, int ta, int tb, size_t m, size_t n, size_t k, cl_
                     size_t ldy, size_t batch) {
     lc_matrix A = {a, ao, lda}, B = {b, bo, ldb}, C = {y, yo, ldy};
     if (batch == 1) return lc_gemm(lc_ctx_dev(c), ta, tb, m, n, k, 1.0f, A, B, beta, C);
-    return lc_gemm_strided_batched(lc_ctx_dev(c), ta, tb, m, n, k, 1.0f, A, m * k,
-                                   B, k * n, beta, C, m * n, batch);
+    return lc_gemm_strided_batched(lc_ctx_dev(c), ta, tb, m, n, k, 1.0f, A, m * k, B, k * n, beta,
+                                   C, m * n, batch);
 }
 
 // Node: iv[0] = trans_a, iv[1] = trans_b, iv[2..4] = M, N, K, iv[5] = batch.
@@ -54,8 +54,9 @@ static lc_status matmul_any(lc_ctx *c, lc_tensor **y, lc_tensor *a, lc_tensor *b
     *y = NULL;
     int nd_ = batched ? 3 : 2;
     if (a->ndim != nd_ || b->ndim != nd_ || (batched && a->shape[0] != b->shape[0]))
-        return lc_shape_fail(name, batched ? "needs (B, M, K) and (B, K, N), got" :
-                                             "needs (M, K) and (K, N), got", a, b);
+        return lc_shape_fail(
+            name, batched ? "needs (B, M, K) and (B, K, N), got" : "needs (M, K) and (K, N), got",
+            a, b);
     if (a->dtype != LC_F32 || b->dtype != LC_F32)
         return lc_shape_fail(name, "needs float32 tensors:", a, b);
     int o = batched;
@@ -66,9 +67,9 @@ static lc_status matmul_any(lc_ctx *c, lc_tensor **y, lc_tensor *a, lc_tensor *b
     lc_tensor *in[2] = {a, b};
     LC_TRY(lc_tensor_out(c, y, nd_, batched ? shape : shape + 1, in, 2));
     size_t batch = batched ? (size_t)a->shape[0] : 1;
-    LC_TRY(mm(c, ta, tb, (size_t)M, (size_t)N, (size_t)Ka, a->buf, a->off,
-              (size_t)a->shape[o + 1], b->buf, b->off, (size_t)b->shape[o + 1], 0.0f, (*y)->buf,
-              (*y)->off, (size_t)N, batch));
+    LC_TRY(mm(c, ta, tb, (size_t)M, (size_t)N, (size_t)Ka, a->buf, a->off, (size_t)a->shape[o + 1],
+              b->buf, b->off, (size_t)b->shape[o + 1], 0.0f, (*y)->buf, (*y)->off, (size_t)N,
+              batch));
     lc_node *nd;
     LC_TRY(lc_record(c, &nd, name, matmul_bw, *y, in, 2));
     if (nd) {

@@ -44,8 +44,10 @@ static lc_status reduce_axis(lc_ctx *c, lc_tensor **y, lc_tensor *x, int axis, i
         if (a < 0 || a >= x->ndim)
             return lc_fail(LC_ERR_SHAPE, "%s: axis %d out of range for %d dims", name, axis,
                            x->ndim);
-        for (int i = 0; i < a; i++) outer *= (size_t)x->shape[i];
-        for (int i = a + 1; i < x->ndim; i++) inner *= (size_t)x->shape[i];
+        for (int i = 0; i < a; i++)
+            outer *= (size_t)x->shape[i];
+        for (int i = a + 1; i < x->ndim; i++)
+            inner *= (size_t)x->shape[i];
         n = (size_t)x->shape[a];
         ndim = 0;
         for (int i = 0; i < x->ndim; i++)
@@ -84,7 +86,7 @@ lc_status lc_mean(lc_ctx *c, lc_tensor **y, lc_tensor *x, int axis) {
     return reduce_axis(c, y, x, axis, 1, "mean");
 }
 
-// Node: iv[0] = log.
+// Node: iv[0] = log, iv[1] = causal; fv[0] = scale.
 static lc_status softmax_bw(lc_ctx *c, lc_node *nd) {
     lc_tensor *x = nd->in[0], *y = nd->out;
     int wants, acc;
@@ -97,6 +99,7 @@ static lc_status softmax_bw(lc_ctx *c, lc_node *nd) {
     LC_TRY(lc_kernel(c, &k, "reduce", "softmax_bwd"));
     int cols = lc_i(x->shape[x->ndim - 1]), rows = lc_i(x->numel / (size_t)cols);
     int dxo = lc_i(go), dyo = lc_i(gyo), yo = lc_i(y->off), lg = (int)nd->iv[0];
+    float scale = nd->fv[0];
     LC_SET(k, 0, g);
     LC_SET(k, 1, dxo);
     LC_SET(k, 2, gy);
@@ -106,12 +109,16 @@ static lc_status softmax_bw(lc_ctx *c, lc_node *nd) {
     LC_SET(k, 6, rows);
     LC_SET(k, 7, cols);
     LC_SET(k, 8, lg);
-    LC_SET(k, 9, acc);
+    LC_SET(k, 9, scale);
+    LC_SET(k, 10, acc);
     return lc_launch1(c, k, "softmax_bwd", (size_t)rows);
 }
 
-static lc_status softmax_any(lc_ctx *c, lc_tensor **y, lc_tensor *x, int lg, const char *name) {
+lc_status lc_softmax_ex(lc_ctx *c, lc_tensor **y, lc_tensor *x, int lg, float scale, int causal,
+                        const char *name) {
     *y = NULL;
+    if (causal && (x->ndim < 2 || x->shape[x->ndim - 1] != x->shape[x->ndim - 2]))
+        return lc_shape_fail(name, "a causal mask needs square (..., T, T) scores, got", x, NULL);
     if (x->dtype != LC_F32) return lc_shape_fail(name, "needs float32, got int32", x, NULL);
     LC_TRY(lc_check_numel(name, x));
     LC_TRY(lc_tensor_out(c, y, x->ndim, x->shape, &x, 1));
@@ -126,16 +133,22 @@ static lc_status softmax_any(lc_ctx *c, lc_tensor **y, lc_tensor *x, int lg, con
     LC_SET(k, 4, rows);
     LC_SET(k, 5, cols);
     LC_SET(k, 6, lg);
+    LC_SET(k, 7, scale);
+    LC_SET(k, 8, causal);
     LC_TRY(lc_launch1(c, k, name, (size_t)rows));
     lc_node *nd;
     LC_TRY(lc_record(c, &nd, name, softmax_bw, *y, &x, 1));
-    if (nd) nd->iv[0] = lg;
+    if (nd) {
+        nd->iv[0] = lg;
+        nd->iv[1] = causal;
+        nd->fv[0] = scale;
+    }
     return LC_OK;
 }
 
 lc_status lc_softmax(lc_ctx *c, lc_tensor **y, lc_tensor *x) {
-    return softmax_any(c, y, x, 0, "softmax");
+    return lc_softmax_ex(c, y, x, 0, 1.0f, 0, "softmax");
 }
 lc_status lc_log_softmax(lc_ctx *c, lc_tensor **y, lc_tensor *x) {
-    return softmax_any(c, y, x, 1, "log_softmax");
+    return lc_softmax_ex(c, y, x, 1, 1.0f, 0, "log_softmax");
 }

@@ -19,10 +19,21 @@ typedef struct {
     cl_kernel k;
 } kernel_entry;
 
+// The context's own step arena: block i is handed out as the i-th temporary of
+// every step, so a step of the same shape allocates nothing. Owned by the
+// context (not the device's arena) so that two contexts on one device, e.g. a
+// sampler and the judge classifier, never reset each other's temporaries.
+typedef struct {
+    cl_mem mem;
+    size_t bytes;
+} block;
+
 struct lc_ctx {
     lc_device *dev;
-    chunk *chunks;    // first chunk
-    chunk *cur;       // chunk being filled
+    block *blocks;
+    int n_blocks, cap_blocks, cursor;
+    chunk *chunks; // first chunk
+    chunk *cur;    // chunk being filled
     int cur_used;
     lc_node *tape;
     int tape_n, tape_cap;
@@ -47,6 +58,9 @@ lc_status lc_ctx_create(lc_ctx **out, lc_device *dev) {
 
 void lc_ctx_free(lc_ctx *c) {
     if (!c) return;
+    for (int i = 0; i < c->n_blocks; i++)
+        lc_buffer_free(c->blocks[i].mem);
+    free(c->blocks);
     for (chunk *ch = c->chunks; ch;) {
         chunk *n = ch->next;
         free(ch);
@@ -60,7 +74,7 @@ lc_device *lc_ctx_device(const lc_ctx *c) { return c->dev; }
 lc_device *lc_ctx_dev(lc_ctx *c) { return c->dev; }
 
 void lc_step_begin(lc_ctx *c) {
-    lc_arena_reset(c->dev);
+    c->cursor = 0;
     c->cur = c->chunks;
     c->cur_used = 0;
     c->tape_n = 0;
@@ -124,7 +138,42 @@ static lc_status set_shape(lc_tensor *t, int ndim, const int64_t *shape) {
 }
 
 lc_status lc_scratch(lc_ctx *c, cl_mem *out, size_t floats) {
-    return lc_arena_alloc(out, c->dev, (floats ? floats : 1) * sizeof(float));
+    size_t bytes = (floats ? floats : 1) * sizeof(float);
+    int i = c->cursor;
+    if (i < c->n_blocks && c->blocks[i].bytes >= bytes) {
+        *out = c->blocks[i].mem;
+        c->cursor++;
+        return LC_OK;
+    }
+    if (i == c->cap_blocks) {
+        int cap = c->cap_blocks ? 2 * c->cap_blocks : 64;
+        block *n = realloc(c->blocks, (size_t)cap * sizeof *n);
+        if (!n) return lc_fail(LC_ERR_NOMEM, "out of memory growing the step arena");
+        c->blocks = n;
+        c->cap_blocks = cap;
+    }
+    if (i == c->n_blocks) {
+        c->blocks[i].mem = NULL;
+        c->blocks[i].bytes = 0;
+        c->n_blocks++;
+    }
+    // First step, or this step's shape grew here: replace the block (the old
+    // one is released once the queue no longer uses it).
+    lc_buffer_free(c->blocks[i].mem);
+    c->blocks[i].mem = NULL;
+    c->blocks[i].bytes = 0;
+    LC_TRY(lc_buffer_alloc(&c->blocks[i].mem, c->dev, bytes));
+    c->blocks[i].bytes = bytes;
+    *out = c->blocks[i].mem;
+    c->cursor++;
+    return LC_OK;
+}
+
+size_t lc_ctx_arena_bytes(const lc_ctx *c) {
+    size_t total = 0;
+    for (int i = 0; i < c->n_blocks; i++)
+        total += c->blocks[i].bytes;
+    return total;
 }
 
 static lc_status new_tensor(lc_ctx *c, lc_tensor **out, int ndim, const int64_t *shape,
@@ -166,8 +215,8 @@ lc_status lc_tensor_from_host_i32(lc_ctx *c, lc_tensor **out, const int32_t *dat
     return lc_write(c->dev, (*out)->buf, 0, data, (*out)->numel * sizeof(int32_t));
 }
 
-lc_status lc_tensor_wrap(lc_ctx *c, lc_tensor **out, cl_mem buf, size_t off, lc_tensor_dtype dt, int ndim,
-                         const int64_t *shape) {
+lc_status lc_tensor_wrap(lc_ctx *c, lc_tensor **out, cl_mem buf, size_t off, lc_tensor_dtype dt,
+                         int ndim, const int64_t *shape) {
     lc_tensor *t;
     LC_TRY(lc_tensor_header(c, &t));
     LC_TRY(set_shape(t, ndim, shape));
@@ -240,8 +289,7 @@ const char *lc_shape_str(const lc_tensor *t, char *buf, size_t size) {
 
 lc_status lc_shape_fail(const char *op, const char *what, const lc_tensor *a, const lc_tensor *b) {
     char sa[96], sb[96];
-    if (!b)
-        return lc_fail(LC_ERR_SHAPE, "%s: %s %s", op, what, lc_shape_str(a, sa, sizeof sa));
+    if (!b) return lc_fail(LC_ERR_SHAPE, "%s: %s %s", op, what, lc_shape_str(a, sa, sizeof sa));
     return lc_fail(LC_ERR_SHAPE, "%s: %s %s and %s", op, what, lc_shape_str(a, sa, sizeof sa),
                    lc_shape_str(b, sb, sizeof sb));
 }
@@ -326,13 +374,13 @@ lc_status lc_record(lc_ctx *c, lc_node **node, const char *op, lc_backward_fn bw
     n->op = op;
     n->backward = bw;
     n->out = out;
-    for (int i = 0; i < n_inputs && i < 4; i++) n->in[i] = inputs[i];
+    for (int i = 0; i < n_inputs && i < 4; i++)
+        n->in[i] = inputs[i];
     *node = n;
     return LC_OK;
 }
 
-lc_status lc_grad_target(lc_ctx *c, lc_tensor *t, int *wants, cl_mem *buf, size_t *off,
-                         int *acc) {
+lc_status lc_grad_target(lc_ctx *c, lc_tensor *t, int *wants, cl_mem *buf, size_t *off, int *acc) {
     *wants = t && t->requires_grad && t->dtype == LC_F32;
     if (!*wants) return LC_OK;
     lc_tensor *b = t->base;
@@ -371,7 +419,8 @@ static void clear_grad_states(lc_ctx *c) {
 static lc_status run_tape(lc_ctx *c, lc_tensor *root) {
     // Nodes after the root's producer cannot reach it: start at the producer.
     int start = c->tape_n - 1;
-    while (start >= 0 && c->tape[start].out->base != root->base) start--;
+    while (start >= 0 && c->tape[start].out->base != root->base)
+        start--;
     for (int i = start; i >= 0; i--) {
         lc_node *n = &c->tape[i];
         if (n->out->base->grad_state != 1) continue; // no gradient reached this output
@@ -382,7 +431,8 @@ static lc_status run_tape(lc_ctx *c, lc_tensor *root) {
 }
 
 lc_status lc_backward(lc_ctx *c, lc_tensor *loss) {
-    if (loss->numel != 1) return lc_shape_fail("backward", "loss must have one element, got", loss, NULL);
+    if (loss->numel != 1)
+        return lc_shape_fail("backward", "loss must have one element, got", loss, NULL);
     if (!loss->requires_grad)
         return lc_fail(LC_ERR_INVALID_ARG, "backward: the loss does not depend on anything "
                                            "that requires grad (no-grad mode?)");
@@ -433,7 +483,7 @@ lc_status lc_kernel(lc_ctx *c, cl_kernel *k, const char *program, const char *ke
 }
 
 lc_status lc_launch1(lc_ctx *c, cl_kernel k, const char *name, size_t items) {
-    size_t local = LC_LOCAL;
+    size_t local = LC_LOCAL_ITEMS;
     return lc_launch(c->dev, k, name, 1, &items, &local);
 }
 

@@ -16,13 +16,14 @@ struct lc_node {
     lc_backward_fn backward;
     lc_tensor *out;
     lc_tensor *in[4];
-    lc_tensor *saved[3]; // step temporaries the forward kept (e.g. the loss gradient)
+    lc_tensor *saved[4]; // step temporaries the forward kept (e.g. the loss gradient)
     int64_t iv[12];
     float fv[16];
 };
 
-// Work-group size of every 1-D kernel (fixed: a new local size can recompile on PoCL).
-enum { LC_LOCAL = 64, LC_REDUCE_GROUPS = 32 };
+// Work-group sizes (fixed: a new local size can recompile on PoCL): LC_LOCAL for
+// the kernels that reduce in local memory (exactly 64), LC_LOCAL_ITEMS for the rest.
+enum { LC_LOCAL = 64, LC_REDUCE_GROUPS = 32, LC_LOCAL_ITEMS = 64 };
 
 lc_device *lc_ctx_dev(lc_ctx *c);
 
@@ -41,8 +42,7 @@ lc_status lc_record(lc_ctx *c, lc_node **node, const char *op, lc_backward_fn bw
 
 // Whether t wants a gradient; if so, where to write it and whether to add to
 // what is there (acc = 1) or overwrite (acc = 0). Allocates/zeroes as needed.
-lc_status lc_grad_target(lc_ctx *c, lc_tensor *t, int *wants, cl_mem *buf, size_t *off,
-                         int *acc);
+lc_status lc_grad_target(lc_ctx *c, lc_tensor *t, int *wants, cl_mem *buf, size_t *off, int *acc);
 // The upstream gradient of a node's output.
 void lc_grad_source(const lc_tensor *t, cl_mem *buf, size_t *off);
 
@@ -76,5 +76,12 @@ lc_status lc_axpy(lc_ctx *c, cl_mem dst, size_t doff, cl_mem src, size_t soff, s
 // Two-stage sum: partial sums (groups) -> out[0] = scale * total.
 lc_status lc_reduce_partials(lc_ctx *c, cl_mem out, size_t out_off, cl_mem partials, int groups,
                              float scale);
+
+// softmax / log_softmax of scale * x over the last axis, optionally causal-masked.
+lc_status lc_softmax_ex(lc_ctx *c, lc_tensor **y, lc_tensor *x, int log_out, float scale,
+                        int causal, const char *name);
+// Context state used by dropout.
+int lc_ctx_training(const lc_ctx *c);
+void lc_ctx_rng(lc_ctx *c, uint64_t *seed, uint64_t *step, uint32_t *call);
 
 #endif

@@ -17,6 +17,7 @@ expect() {
     local rc=$?
     [ $rc -eq "$code" ] || fail "'$*' exited $rc, wanted $code: $(cat "$tmp/err")"
     grep -Eq -- "$pattern" "$tmp/err" || fail "'$*': stderr does not match '$pattern': $(cat "$tmp/err")"
+    ! grep -q "Sanitizer" "$tmp/err" || fail "'$*': sanitizer report: $(cat "$tmp/err")"
 }
 
 printf 'banana\nbandana\ncabana\nanna\nnab\n' >"$tmp/train.txt"
@@ -37,6 +38,8 @@ printf '%s\n' "$out" | head -1 | grep -Eq '^\{"index":0,"states":\[[01](,[01]){5
     fail "decode --json: $out"
 "$cli" decode "$tmp/run" --data "$tmp/train.txt" --posterior | head -1 | grep -Eq '^[01]( [01]){5}$' ||
     fail "decode --posterior"
+"$cli" decode "$tmp/run" --data "$tmp/train.txt" --json --probs | head -1 | grep -q "\"posteriors\":\[\[" ||
+    fail "decode --probs"
 out=$("$cli" sample "$tmp/run" --n 4 --length 7 --seed 1) || fail "sample failed"
 [ "$(printf '%s\n' "$out" | grep -Ec '^[abcdn]{7}$')" -eq 4 ] || fail "sample: $out"
 
@@ -76,6 +79,7 @@ expect 2 "unknown family" "$cli" train nosuchfamily
 expect 2 "" "$cli" train hmm --data "$tmp/train.txt"
 expect 2 "" "$cli" train hmm --data "$tmp/train.txt" --out "$tmp/r6" --emission poisson
 expect 2 "" "$cli" decode "$tmp/run" --data "$tmp/train.txt" --viterbi --posterior
+expect 2 "not one of ste" "$cli" train hmm --data "$tmp/train.txt" --out "$tmp/r7" --params stm
 
 # bench hmm prints one JSON line with the issue's keys
 out=$("$cli" bench hmm --n-states 3 --symbols 4 --sequences 20 --length 15 --iters 1 --json) ||

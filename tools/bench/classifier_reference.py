@@ -10,6 +10,8 @@ safetensors file into the same module instead of training and reports its
 test accuracy (the checkpoint-compatibility check).
 """
 import argparse
+import json
+import struct
 import time
 
 import numpy as np
@@ -19,17 +21,46 @@ import torch.nn as nn
 from common import config_line, emit, fashion_mnist, require_fast_blas
 
 
-def mlp():
-    # names: layers.0.weight (512, 784) ... as latentcl writes them
-    return nn.Sequential(nn.Flatten(), nn.Linear(784, 512), nn.ReLU(), nn.Linear(512, 256), nn.ReLU(),
-                         nn.Linear(256, 10))
+class Classifier(nn.Module):
+    """latentcl's classifier: the same layers under the same state_dict names
+    (layers.0.weight (512, 784), ...), so a latentcl export loads with strict=True."""
+
+    def __init__(self, model):
+        super().__init__()
+        if model == "mlp":
+            self.layers = nn.Sequential(nn.Linear(784, 512), nn.ReLU(), nn.Linear(512, 256), nn.ReLU(),
+                                        nn.Linear(256, 10))
+        else:
+            self.layers = nn.Sequential(
+                nn.Conv2d(1, 32, 3, padding=1), nn.ReLU(), nn.MaxPool2d(2),
+                nn.Conv2d(32, 64, 3, padding=1), nn.ReLU(), nn.MaxPool2d(2),
+                nn.Flatten(), nn.Linear(3136, 128), nn.ReLU(), nn.Linear(128, 10))
+        self.flatten_input = model == "mlp"
+
+    def forward(self, x):
+        return self.layers(x.flatten(1) if self.flatten_input else x)
 
 
-def conv():
-    return nn.Sequential(
-        nn.Conv2d(1, 32, 3, padding=1), nn.ReLU(), nn.MaxPool2d(2),
-        nn.Conv2d(32, 64, 3, padding=1), nn.ReLU(), nn.MaxPool2d(2),
-        nn.Flatten(), nn.Linear(3136, 128), nn.ReLU(), nn.Linear(128, 10))
+def load_safetensors(path):
+    """The tensors of a safetensors file: the format's own reader when installed, else
+    the format read directly (8-byte header length, JSON header, raw little-endian data)."""
+    try:
+        from safetensors.torch import load_file
+        return load_file(path)
+    except ImportError:
+        pass
+    dtypes = {"F32": np.float32, "F64": np.float64, "I32": np.int32, "I64": np.int64, "U8": np.uint8}
+    with open(path, "rb") as f:
+        data = f.read()
+    n, = struct.unpack("<Q", data[:8])
+    header = json.loads(data[8:8 + n])
+    header.pop("__metadata__", None)
+    out = {}
+    for name, t in header.items():
+        begin, end = t["data_offsets"]
+        arr = np.frombuffer(data[8 + n + begin:8 + n + end], dtype=dtypes[t["dtype"]])
+        out[name] = torch.from_numpy(arr.reshape(t["shape"]).copy())
+    return out
 
 
 def accuracy(model, x, y):
@@ -59,18 +90,9 @@ def main():
     xte = torch.from_numpy(xte).unsqueeze(1)
     ytr = torch.from_numpy(ytr)
     yte = torch.from_numpy(yte)
-    model = mlp() if args.model == "mlp" else conv()
-    # latentcl names its layers as a Sequential without the Flatten: map them.
+    model = Classifier(args.model)
     if args.export:
-        from safetensors.torch import load_file
-        state = load_file(args.export)
-        own = model.state_dict()
-        offset = 1 if args.model == "mlp" else 0
-        mapped = {}
-        for k, v in state.items():
-            idx, rest = k.split(".", 1)[1].split(".", 1) if k.startswith("layers.") else (None, None)
-            mapped["%d.%s" % (int(idx) + offset, rest)] = v
-        model.load_state_dict(mapped, strict=True)
+        model.load_state_dict(load_safetensors(args.export), strict=True)
         emit({"model": args.model, "export": args.export, "test_accuracy": accuracy(model, xte, yte)})
         return
     opt = torch.optim.Adam(model.parameters(), lr=args.lr)

@@ -81,6 +81,7 @@ int cmd_predict(int argc, char **argv);
 int cmd_export(int argc, char **argv);
 int cmd_train_classifier(int argc, char **argv); // train classifier
 int cmd_eval_classifier(int argc, char **argv);  // eval RUN of a classifier
+int cmd_train_diffusion(int argc, char **argv), cmd_sample_diffusion(int argc, char **argv), cmd_eval_diffusion(int argc, char **argv); // diffusion (cmd_diffusion*.c)
 
 // ---- progress (progress.c): a bar on a terminal, plain lines in logs, Ctrl-C --------
 #include "latentcl/progress.h"

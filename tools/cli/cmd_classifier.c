@@ -60,7 +60,7 @@ int cmd_train_classifier(int argc, char **argv) {
     const char *pos[1];
     int npos = 0, code = 0;
     if (cli_train_parse("train classifier",
-                        "train classifier [--data SRC] [--model mlp|conv] "
+                        "[--data SRC] [--model mlp|conv] "
                         "[training options] --out RUN",
                         "Trains an image classifier; test accuracy after every epoch goes into "
                         "RUN/metrics.jsonl (test_accuracy).",
@@ -151,7 +151,7 @@ int cmd_eval_classifier(int argc, char **argv) {
     const char *pos[1];
     int npos = 0, code = 0;
     if (cli_parse("eval",
-                  "eval RUN [--checkpoint best|last] [--weights ema|raw] [--data SRC] "
+                  "RUN [--checkpoint best|last] [--weights ema|raw] [--data SRC] "
                   "[--split test|train] [--json]",
                   "Test accuracy and confusion matrix of a classifier run.", argc, argv, 1, opts,
                   pos, 1, &npos, &code))
@@ -299,7 +299,7 @@ int cmd_predict(int argc, char **argv) {
     };
     const char *pos[MAX_IMAGES + 1];
     int npos = 0, code = 0;
-    if (cli_parse("predict", "predict RUN --image x.png [more.png ...] [--top K] [--json]",
+    if (cli_parse("predict", "RUN --image x.png [more.png ...] [--top K] [--json]",
                   "The most probable classes of PNG images under a trained classifier (images "
                   "of the model's size and channels).",
                   argc, argv, 1, opts, pos, MAX_IMAGES + 1, &npos, &code))

@@ -35,7 +35,7 @@ int cmd_export(int argc, char **argv) {
     const char *pos[1];
     int npos = 0, code = 0;
     if (cli_parse(
-            "export", "export RUN [--weights ema|raw] [--checkpoint best|last] --out FILE",
+            "export", "RUN [--weights ema|raw] [--checkpoint best|last] --out FILE",
             "Writes a run's weights alone, under their PyTorch state_dict names, to a "
             "safetensors file\n(load_state_dict(strict=True) in PyTorch, --init in latentcl).",
             argc, argv, 1, opts, pos, 1, &npos, &code))

@@ -15,7 +15,7 @@ typedef struct {
 static const sample_family families[] = {
     {"hmm", cmd_sample_hmm},
     {"vae", cmd_sample_vae}, {"ae", cmd_sample_vae},
-    // {"diffusion", cmd_sample_diffusion},
+    {"diffusion", cmd_sample_diffusion},
     {NULL, NULL},
 };
 

@@ -18,7 +18,7 @@ static const train_family families[] = {
      cmd_train_classifier},
     {"ae", "autoencoder (mlp or conv; --noise: denoising)", cmd_train_ae},
     {"vae", "variational autoencoder: -ELBO, Bernoulli or Gaussian decoder", cmd_train_vae},
-    // {"diffusion", "...", cmd_train_diffusion},
+    {"diffusion", "denoising diffusion (DDPM/DDIM): U-Net on images, MLP on 2-D points", cmd_train_diffusion},
     // {"mmvae", "...", cmd_train_mmvae},
     // {"clip", "...", cmd_train_clip},
     {NULL, NULL, NULL},

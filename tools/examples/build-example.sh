@@ -12,3 +12,5 @@ for src in "$here"/*.c; do
   echo "built $name against $prefix"
 done
 LD_LIBRARY_PATH="$libdir" "$out/hello_device"
+# The MLP through the training loop: 1 epoch on the first 2,000 training images (seconds).
+LD_LIBRARY_PATH="$libdir" "$out/train_classifier" 1 2000

@@ -1,0 +1,88 @@
+#!/usr/bin/env bash
+# latentcl train diffusion / sample / eval on 2-D points: a tiny end-to-end run (moons and a
+# user CSV), the outputs, the same seed giving the same samples, and the bad inputs of the
+# diffusion issue (one-line errors, exit 1; usage errors exit 2).
+# usage: diffusion.sh LATENTCL_BINARY TESTS_DIR
+set -u
+cli="$1"
+tmp="$(mktemp -d)"
+trap 'rm -rf "$tmp"' EXIT
+fail() { echo "FAIL: $*" >&2; exit 1; }
+
+# expect CODE PATTERN cmd...: exit code and a stderr line matching PATTERN
+expect() {
+    local code=$1 pattern=$2
+    shift 2
+    "$@" >"$tmp/out" 2>"$tmp/err"
+    local rc=$?
+    [ $rc -eq "$code" ] || fail "'$*' exited $rc, wanted $code: $(cat "$tmp/err")"
+    grep -Eq -- "$pattern" "$tmp/err" || fail "'$*': stderr does not match '$pattern': $(cat "$tmp/err")"
+    ! grep -q "Sanitizer" "$tmp/err" || fail "'$*': sanitizer report: $(cat "$tmp/err")"
+}
+
+# a tiny moons run, class-conditional (the moon is the class)
+"$cli" train diffusion --data moons --points 500 --iters 40 --batch 64 --cond class \
+    --sample-every 20 --T 100 --out "$tmp/run" >"$tmp/log" 2>&1 || fail "train diffusion failed: $(cat "$tmp/log")"
+for f in config.json metrics.jsonl last.safetensors samples.png samples_step000020.png; do
+    [ -s "$tmp/run/$f" ] || fail "run folder lacks $f"
+done
+
+# sampling: a CSV of points with a scatter beside it; the same seed gives the same points
+"$cli" sample "$tmp/run" --n 30 --steps 10 --seed 4 --out "$tmp/a.csv" >/dev/null 2>"$tmp/err" ||
+    fail "sample .csv: $(cat "$tmp/err")"
+[ -s "$tmp/a.png" ] || fail "no scatter beside the .csv"
+[ "$(head -1 "$tmp/a.csv")" = "x,y" ] || fail "the .csv has no header"
+[ "$(wc -l <"$tmp/a.csv")" -eq 31 ] || fail "the .csv should have 30 points"
+"$cli" sample "$tmp/run" --n 30 --steps 10 --seed 4 --out "$tmp/b.csv" >/dev/null 2>&1 || fail "sample again"
+cmp -s "$tmp/a.csv" "$tmp/b.csv" || fail "the same seed gave other samples"
+"$cli" sample "$tmp/run" --n 30 --steps 10 --seed 5 --out "$tmp/c.csv" >/dev/null 2>&1 || fail "sample seed 5"
+! cmp -s "$tmp/a.csv" "$tmp/c.csv" || fail "another seed gave the same samples"
+"$cli" sample "$tmp/run" --n 8 --sampler ddpm --class 1 --guidance 2 --weights raw \
+    --out "$tmp/d.png" >/dev/null 2>&1 || fail "sample ddpm --class 1"
+[ -s "$tmp/d.png" ] || fail "no scatter png"
+
+# eval: MMD as one JSON line
+out=$("$cli" eval "$tmp/run" --n 100 --steps 10 --json) || fail "eval failed"
+printf '%s\n' "$out" | grep -Eq '^\{"mmd":[0-9.e+-]+,"n":100,"bandwidth":0.2,"mmd_data":[0-9.e+-]+' ||
+    fail "eval --json: $out"
+
+# a user CSV of points
+printf 'x,y\n0,0\n1,1\n0.5,0.2\n0.1,0.9\n0.3,0.3\n' >"$tmp/pts.csv"
+"$cli" train diffusion --data "$tmp/pts.csv" --iters 5 --T 50 --ema 0 --out "$tmp/csvrun" >/dev/null 2>&1 ||
+    fail "train diffusion on a CSV failed"
+out=$("$cli" eval "$tmp/csvrun" --n 20 --steps 5 --json) || fail "eval of the CSV run"
+printf '%s\n' "$out" | grep -Eq '^\{"mmd":[0-9.e+-]+,"n":20,"bandwidth":0.2,"steps' || fail "eval csv: $out"
+
+# bad inputs
+expect 1 "--class 2: the model has 2 classes" "$cli" sample "$tmp/run" --class 2 --out "$tmp/x.csv"
+expect 1 "--steps 101: the model has T = 100" "$cli" sample "$tmp/run" --steps 101 --out "$tmp/x.csv"
+[ ! -e "$tmp/x.csv" ] || fail "a failed sample left a file"
+printf 'x\n1\n2\n3\n' >"$tmp/onecol.csv"
+expect 1 "1 numeric column; a points file needs two" "$cli" train diffusion --data "$tmp/onecol.csv" --iters 2 --out "$tmp/r1"
+printf 'x,y\n1,banana\n' >"$tmp/text.csv"
+expect 1 "text.csv" "$cli" train diffusion --data "$tmp/text.csv" --iters 2 --out "$tmp/r2"
+expect 1 "no labels" "$cli" train diffusion --data swissroll --cond class --iters 2 --out "$tmp/r3"
+expect 2 "--noise-schedule" "$cli" train diffusion --data moons --noise-schedule quadratic --out "$tmp/r4"
+expect 1 "does not fit" "$cli" train diffusion --data moons --model unet --out "$tmp/r5"
+# images: a tiny class-conditional U-Net on a few generated shapes (32 x 32 RGB), a sample
+# grid with a trajectory strip, and eval --judge with a (barely trained) conv classifier
+"$cli" data shapes --n 16 --out "$tmp/shapes" >/dev/null 2>&1 || fail "data shapes failed"
+"$cli" train diffusion --data "$tmp/shapes" --model unet-tiny --widths 8,16,16 --cond class \
+    --iters 2 --batch 4 --T 10 --out "$tmp/img" >"$tmp/log" 2>&1 || fail "train diffusion (images): $(cat "$tmp/log")"
+[ -s "$tmp/img/samples.png" ] || fail "no samples.png for the image run"
+"$cli" sample "$tmp/img" --n 3 --class 1 --guidance 3 --trajectory "$tmp/traj.png" --out "$tmp/img.png" \
+    >/dev/null 2>"$tmp/err" || fail "sample images: $(cat "$tmp/err")"
+[ -s "$tmp/img.png" ] && [ -s "$tmp/traj.png" ] || fail "no image grid or trajectory"
+expect 1 "--class 5: the model has 5 classes" "$cli" sample "$tmp/img" --class 5 --out "$tmp/y.png"
+expect 1 "needs --judge" "$cli" eval "$tmp/img"
+expect 1 ".csv is for 2-D models" "$cli" sample "$tmp/img" --out "$tmp/y.csv"
+"$cli" train classifier --data "$tmp/shapes" --model conv --iters 1 --out "$tmp/judge" >/dev/null 2>&1 ||
+    fail "train classifier failed"
+out=$("$cli" eval "$tmp/img" --judge "$tmp/judge" --n 5 --steps 2 --guidance 1,2 --json) || fail "eval --judge failed"
+[ "$(printf '%s\n' "$out" | wc -l)" -eq 2 ] || fail "eval --judge with two guidance values: $out"
+printf '%s\n' "$out" | head -1 | grep -Eq '^\{"judge_accuracy":[0-9.]+,"frechet_distance":[0-9.e+-]+,"n":5,"guidance":1,"steps":2,"weights":"ema"' ||
+    fail "eval --judge --json: $out"
+# sampling from a run that is not a diffusion model: the judge has no sampler
+expect 1 "no sampler|not a diffusion" "$cli" sample "$tmp/judge" --n 2 --out "$tmp/z.png"
+
+echo "diffusion CLI: ok"

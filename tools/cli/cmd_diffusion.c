@@ -1,0 +1,217 @@
+// latentcl train diffusion --data fashion-mnist|moons|swissroll|FILE.csv
+//     --model unet|unet-tiny|mlp --noise-schedule linear|cosine --cond none|class
+//     [training options] --out RUN
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "cli.h"
+#include "cmd_diffusion.h"
+#include "latentcl/diffusion.h"
+#include "latentcl/points.h"
+
+static bool ends_with(const char *s, const char *tail) {
+    size_t a = strlen(s), b = strlen(tail);
+    return a >= b && !strcmp(s + a - b, tail);
+}
+
+static bool named(const char *spec, const char *name) {
+    size_t n = strlen(name);
+    return !strncmp(spec, name, n) && (spec[n] == '\0' || spec[n] == ':');
+}
+
+bool dif_cli_is_points(const char *spec) {
+    return named(spec, "moons") || named(spec, "swissroll") || ends_with(spec, ".csv") ||
+           ends_with(spec, ".CSV");
+}
+
+int dif_cli_points(float **xy, int32_t **labels, int64_t *n, char *canonical, size_t cap,
+                   const char *spec, long n_default, double noise, long seed, long offset_seed) {
+    *xy = NULL;
+    *labels = NULL;
+    *n = 0;
+    bool moons = named(spec, "moons"), roll = named(spec, "swissroll");
+    if (!moons && !roll) {
+        lc_status s = lc_points_read_csv(xy, n, spec);
+        if (s != LC_OK) return cli_report(s);
+        if (canonical) snprintf(canonical, cap, "%s", spec);
+        return 0;
+    }
+    const char *colon = strchr(spec, ':');
+    long count = n_default;
+    if (colon && sscanf(colon + 1, "%ld:%lf:%ld", &count, &noise, &seed) != 3)
+        return cli_error("--data %s: expected NAME or NAME:N:NOISE:SEED", spec);
+    if (count < 2 || count > 10000000 || !(noise >= 0 && noise < 100))
+        return cli_error("--data %s: %ld points (2..10000000), noise %g (0..100)", spec, count,
+                         noise);
+    *xy = malloc((size_t)count * 2 * sizeof **xy);
+    if (moons) *labels = malloc((size_t)count * sizeof **labels);
+    if (!*xy || (moons && !*labels)) return cli_error("out of memory");
+    uint64_t sd = (uint64_t)seed + (uint64_t)offset_seed;
+    if (moons)
+        lc_points_moons(*xy, *labels, count, noise, sd);
+    else
+        lc_points_swissroll(*xy, count, noise, sd);
+    *n = count;
+    if (canonical)
+        snprintf(canonical, cap, "%s:%ld:%g:%ld", moons ? "moons" : "swissroll", count, noise,
+                 seed);
+    return 0;
+}
+
+static bool given(int argc, char **argv, const char *opt) {
+    for (int i = 0; i < argc; i++)
+        if (!strcmp(argv[i], opt)) return true;
+    return false;
+}
+
+static int parse_widths(int w[3], const char *s) {
+    char tail;
+    return sscanf(s, "%d,%d,%d%c", &w[0], &w[1], &w[2], &tail) == 3 ? 0 : 1;
+}
+
+int cmd_train_diffusion(int argc, char **argv) {
+    const char *verb = "train diffusion";
+    lc_train_options opts;
+    lc_train_options_default(&opts);
+    opts.ema = 0.999;
+    const char *data = "fashion-mnist", *model = NULL, *schedule = "linear", *cond = "none",
+               *pred = "eps", *widths = NULL;
+    long T = 1000, sample_every = 0, points = 10000, data_seed = 0, hidden = 128, depth = 0;
+    double point_noise = -1;
+    const cli_opt extra[] = {
+        {"--data", OPT_STRING, &data,
+         "fashion-mnist | mnist | DIR (images), or moons | swissroll | FILE.csv (2-D points)",
+         "SRC"},
+        {"--model", OPT_STRING, &model,
+         "unet, unet-tiny (16/32/64) or mlp (points); default: mlp for points, unet-tiny on a "
+         "CPU device, else unet",
+         "NET"},
+        {"--noise-schedule", OPT_STRING, &schedule, "linear (1e-4..0.02) or cosine", "S"},
+        {"--T", OPT_INT, &T, "diffusion steps", "T"},
+        {"--cond", OPT_STRING, &cond, "none, or class (label dropped 10% for guidance)", "C"},
+        {"--prediction", OPT_STRING, &pred, "the network predicts eps or v", "P"},
+        {"--sample-every", OPT_INT, &sample_every,
+         "write RUN/samples_stepN.png every N steps (raw weights; 0: off)", "N"},
+        {"--hidden", OPT_INT, &hidden, "mlp width", "H"},
+        {"--depth", OPT_INT, &depth, "mlp layers (3) / unet res-blocks per level (2; tiny 1)", "N"},
+        {"--widths", OPT_STRING, &widths, "unet channels per level (32,64,128)", "A,B,C"},
+        {"--points", OPT_INT, &points, "moons/swissroll: points generated", "N"},
+        {"--point-noise", OPT_FLOAT, &point_noise, "moons/swissroll: noise std (0.05 / 0.02)", "S"},
+        {"--data-seed", OPT_INT, &data_seed, "moons/swissroll: generator seed", "N"},
+        {NULL}};
+    const char *usage = "latentcl train diffusion [--data SRC] [--model unet|unet-tiny|mlp] "
+                        "[--noise-schedule linear|cosine] [--cond none|class] [options] --out RUN";
+    const char *desc =
+        "Train a denoising diffusion model: x_t = sqrt(abar_t) x_0 + sqrt(1 - abar_t) eps, the "
+        "network learns to predict eps (mean squared error). RUN gets samples.png (EMA weights) "
+        "each epoch, metrics, curves.png and a checkpoint.";
+    lc_cfg_strings keep = {0};
+    int rc = 0, npos = 0;
+    if (cli_train_parse(verb, usage, desc, argc, argv, &opts, extra, &keep, NULL, 0, &npos, &rc)) {
+        lc_cfg_strings_free(&keep);
+        return rc;
+    }
+    bool pts = dif_cli_is_points(data);
+    if (!model) model = pts ? "mlp" : NULL;
+    lc_dif_schedule_kind sk = LC_DIF_LINEAR;
+    if (lc_dif_schedule_parse(&sk, schedule) != LC_OK ||
+        (strcmp(cond, "none") && strcmp(cond, "class")) ||
+        (strcmp(pred, "eps") && strcmp(pred, "v")) ||
+        (model && strcmp(model, "mlp") && strcmp(model, "unet") && strcmp(model, "unet-tiny"))) {
+        fprintf(stderr,
+                "latentcl %s: --model unet|unet-tiny|mlp, --noise-schedule linear|cosine, "
+                "--cond none|class, --prediction eps|v\n",
+                verb);
+        lc_cfg_strings_free(&keep);
+        return 2;
+    }
+    if (model && pts != !strcmp(model, "mlp")) {
+        lc_cfg_strings_free(&keep);
+        return cli_error("--model %s does not fit --data %s (mlp: 2-D points; unet: images)", model,
+                         data);
+    }
+    if (!given(argc, argv, "--epochs") && !given(argc, argv, "--iters") &&
+        !given(argc, argv, "--config") && pts)
+        opts.iters = 3000; // 2-D toys: a few thousand steps, whatever the set's size
+    lc_device *dev = NULL;
+    lc_diffusion *m = NULL;
+    lc_data images = {0};
+    float *xy = NULL;
+    int32_t *labels = NULL;
+    int64_t n = 0;
+    char canonical[512] = "";
+    if (pts)
+        rc = dif_cli_points(&xy, &labels, &n, canonical, sizeof canonical, data, points,
+                            point_noise >= 0       ? point_noise
+                            : named(data, "moons") ? 0.05
+                                                   : 0.02,
+                            data_seed, 0);
+    else {
+        lc_data_options o = {0};
+        o.split = LC_SPLIT_TRAIN;
+        lc_status s = lc_data_open(&images, data, &o);
+        if (s != LC_OK)
+            rc = cli_report(s);
+        else if (images.kind != LC_DATA_IMAGES)
+            rc = cli_error("--data %s: not images or 2-D points", data);
+        snprintf(canonical, sizeof canonical, "%s", data);
+    }
+    if (!rc) rc = cli_open_device(&dev);
+    lc_diffusion_config cfg;
+    if (!rc) {
+        bool tiny = model ? !strcmp(model, "unet-tiny") : lc_device_get_info(dev)->is_cpu;
+        lc_diffusion_config_default(&cfg, pts ? LC_DIF_NET_MLP : LC_DIF_NET_UNET, tiny);
+        cfg.T = (int)(T > 0 && T <= 100000 ? T : 0);
+        cfg.schedule = sk;
+        cfg.target = strcmp(pred, "v") ? LC_DIF_PRED_EPS : LC_DIF_PRED_V;
+        snprintf(cfg.data, sizeof cfg.data, "%s", canonical);
+        if (pts) {
+            cfg.hidden = (int)(hidden > 0 && hidden <= 65536 ? hidden : 0);
+            if (depth) cfg.depth = (int)(depth > 0 && depth < 100 ? depth : 0);
+        } else {
+            cfg.channels = images.images.channels;
+            cfg.height = images.images.height;
+            cfg.width = images.images.width;
+            if (depth) cfg.depth = (int)(depth > 0 && depth < 100 ? depth : 0);
+            if (widths && parse_widths(cfg.widths, widths)) {
+                rc = cli_error("--widths %s: three numbers A,B,C", widths);
+            }
+            cfg.time_dim = cfg.widths[0];
+        }
+        if (!strcmp(cond, "class")) {
+            int K = pts ? (labels ? 2 : 0) : images.images.n_classes;
+            if (K < 1 && !rc) rc = cli_error("--cond class: --data %s has no labels", data);
+            cfg.n_classes = K;
+        }
+    }
+    lc_status s = LC_OK;
+    if (!rc) s = lc_diffusion_new(&m, dev, &cfg, (uint64_t)opts.seed);
+    if (!rc && s == LC_OK)
+        s = pts ? lc_diffusion_set_points(m, xy, cfg.n_classes ? labels : NULL, n)
+                : lc_diffusion_set_images(m, &images.images);
+    lc_train_model tm;
+    if (!rc && s == LC_OK) s = lc_diffusion_train_model(&tm, m);
+    if (!rc && s == LC_OK) {
+        lc_diffusion_set_sample_every(m, sample_every, opts.out);
+        cli_progress pr;
+        cli_progress_begin(&pr, verb);
+        cli_sigint_install();
+        lc_train_result res;
+        s = lc_train(&res, dev, &tm, &opts, cli_progress_report, &pr);
+        cli_progress_end(&pr);
+        rc = cli_train_finish(s, &res, &opts);
+        if (!rc && opts.out && !g_cli.json)
+            printf("pictures: %s/samples.png, %s/curves.png\n", opts.out, opts.out);
+    } else if (!rc) {
+        rc = cli_report(s);
+    }
+    lc_diffusion_free(m);
+    cli_close_device(dev);
+    if (!pts) lc_data_free(&images);
+    free(xy);
+    free(labels);
+    lc_cfg_strings_free(&keep);
+    return rc;
+}
