@@ -6,6 +6,7 @@
 
 #include "test_util.h"
 #include "latentcl/gemm.h"
+#include "latentcl/rng.h"
 
 static void check_order(lc_gemm_backend backend, const int order[3]) {
     lc_device *dev = NULL;
@@ -53,10 +54,49 @@ static void test_clblast_any_creation_order(void **state) {
     check_order(LC_GEMM_CLBLAST, order);
 }
 
+// Inputs written by a kernel and by clEnqueueCopyBuffer (not by the host) are
+// what the host GEMM sees: it runs in the queue after them.
+static void test_host_after_kernel_and_copy(void **state) {
+    (void)state;
+    lc_device *dev = NULL;
+    assert_ok(lc_device_open(&dev, NULL));
+    assert_ok(lc_gemm_set_backend(dev, LC_GEMM_HOST));
+    enum { M = 5, N = 7, K = 9 };
+    cl_mem a, a_copy, b, c;
+    assert_ok(lc_buffer_alloc(&c, dev, M * N * sizeof(float)));
+    assert_ok(lc_buffer_alloc(&b, dev, K * N * sizeof(float)));
+    assert_ok(lc_buffer_alloc(&a, dev, M * K * sizeof(float)));
+    assert_ok(lc_buffer_alloc(&a_copy, dev, M * K * sizeof(float)));
+    const uint32_t ctr_a[4] = {1, 0, 0, 0}, ctr_b[4] = {2, 0, 0, 0};
+    assert_ok(lc_rng_fill(dev, a, M * K, 1, 5, ctr_a));
+    assert_ok(lc_rng_fill(dev, b, K * N, 1, 5, ctr_b));
+    cl_int err = clEnqueueCopyBuffer(lc_device_queue(dev), a, a_copy, 0, 0, M * K * sizeof(float), 0,
+                                     NULL, NULL);
+    assert_int_equal(err, CL_SUCCESS);
+    lc_matrix ma = {a_copy, 0, K}, mb = {b, 0, N}, mc = {c, 0, N};
+    assert_ok(lc_gemm(dev, 0, 0, M, N, K, 1.0f, ma, mb, 0.0f, mc));
+    float ha[M * K], hb[K * N], hc[M * N];
+    assert_ok(lc_read(dev, ha, a, 0, sizeof ha));
+    assert_ok(lc_read(dev, hb, b, 0, sizeof hb));
+    assert_ok(lc_read(dev, hc, c, 0, sizeof hc));
+    for (int i = 0; i < M; i++)
+        for (int j = 0; j < N; j++) {
+            double want = 0;
+            for (int k = 0; k < K; k++) want += (double)ha[i * K + k] * hb[k * N + j];
+            assert_float_equal(hc[i * N + j], want, 1e-4);
+        }
+    lc_buffer_free(a);
+    lc_buffer_free(a_copy);
+    lc_buffer_free(b);
+    lc_buffer_free(c);
+    lc_device_close(dev);
+}
+
 int main(void) {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_host_any_creation_order),
         cmocka_unit_test(test_clblast_any_creation_order),
+        cmocka_unit_test(test_host_after_kernel_and_copy),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

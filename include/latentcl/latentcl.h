@@ -1,5 +1,5 @@
 // latentcl — latent-variable models on any OpenCL device. One include for all
-// public headers.
+// public headers, floor by floor.
 #ifndef LATENTCL_LATENTCL_H
 #define LATENTCL_LATENTCL_H
 
@@ -8,7 +8,21 @@
 #include "latentcl/gemm.h"
 #include "latentcl/rng.h"
 #include "latentcl/params.h"
+#include "latentcl/tensor.h"
+#include "latentcl/nn.h"
+#include "latentcl/optim.h"
 #include "latentcl/selftest.h"
 #include "latentcl/image.h"
+#include "latentcl/checkpoint.h"
+#include "latentcl/run.h"
+#include "latentcl/plot.h"
+#include "latentcl/progress.h"
+#include "latentcl/data.h"
+#include "latentcl/train.h"
+#include "latentcl/classifier.h"
+#include "latentcl/diffusion.h"
+#include "latentcl/hmm.h"
+#include "latentcl/points.h"
+#include "latentcl/vae.h"
 
 #endif
