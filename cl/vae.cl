@@ -4,33 +4,32 @@
 
 #include "philox.clh"
 
-// out (rows, cols) = src rows ids[r] (src (n, cols)). 2-D launch: (cols, rows).
+// out (rows, cols) = src rows ids[r] (src (n, cols)). Work item i copies a run of 16
+// floats of one row: few work items (PoCL pays per item and per group), no division
+// per element.
 __kernel void gather_rows(__global float *out, __global const float *src, __global const int *ids,
                           int rows, int cols) {
-    int c = get_global_id(0), r = get_global_id(1);
-    if (c >= cols || r >= rows) return;
-    out[(long)r * cols + c] = src[(long)ids[r] * cols + c];
+    int i = get_global_id(0), chunks = (cols + 15) / 16;
+    if (i >= rows * chunks) return;
+    int r = i / chunks, c0 = (i - r * chunks) * 16, c1 = min(c0 + 16, cols);
+    __global const float *s = src + (long)ids[r] * cols;
+    __global float *o = out + (long)r * cols;
+    for (int c = c0; c < c1; c++) o[c] = s[c];
 }
 
 // Standard normals keyed by item: out[r, c] is lane c % 4 of the Philox block with
-// counter (c / 4, ids[r], ctr2, ctr3) under key (key0, key1). 2-D launch: (blocks, rows),
-// one work item per block of four.
+// counter (c / 4, ids[r], ctr2, ctr3) under key (key0, key1). One work item per block of
+// four: item i is block i % blocks of row i / blocks.
 __kernel void normal_rows(__global float *out, __global const int *ids, int rows, int cols,
                           uint key0, uint key1, uint ctr2, uint ctr3) {
-    int b = get_global_id(0), r = get_global_id(1);
-    if (b * 4 >= cols || r >= rows) return;
+    int i = get_global_id(0), blocks = (cols + 3) / 4;
+    if (i >= rows * blocks) return;
+    int r = i / blocks, b = i - r * blocks;
     float4 v = philox_normal4(philox4x32_10((uint4)((uint)b, (uint)ids[r], ctr2, ctr3),
-                                      (uint2)(key0, key1)));
+                                            (uint2)(key0, key1)));
     __global float *o = out + (long)r * cols + b * 4;
-    if (b * 4 + 3 < cols) {
-        o[0] = v.x;
-        o[1] = v.y;
-        o[2] = v.z;
-        o[3] = v.w;
-    } else {
-        float t[4] = {v.x, v.y, v.z, v.w};
-        for (int j = 0; b * 4 + j < cols; j++) o[j] = t[j];
-    }
+    float t[4] = {v.x, v.y, v.z, v.w};
+    for (int j = 0; j < 4 && b * 4 + j < cols; j++) o[j] = t[j];
 }
 
 // x (rows, cols) += scale * noise: the denoising AE's corrupted input, noise keyed as above.

@@ -150,6 +150,30 @@ static void test_unet_loss_falls(void **state) {
     print_message("U-Net denoising loss on a fixed batch: %.4f before, %.4f after 150 steps\n",
                   before, after);
     assert_true(after < 0.7 * before);
+    // class-conditional samples look like their class: closer to its pattern than the other's
+    enum { NS = 16 };
+    float x[NS * P];
+    int32_t cls[NS];
+    for (int i = 0; i < NS; i++)
+        cls[i] = i % 2;
+    lc_dif_sample_options so;
+    lc_dif_sample_options_default(&so);
+    so.steps = 20;
+    so.classes = cls;
+    so.guidance = 2.0;
+    assert_ok(lc_diffusion_sample(m, x, NS, &so));
+    int right = 0;
+    for (int i = 0; i < NS; i++) {
+        double dist[2] = {0, 0};
+        for (int k = 0; k < 2; k++)
+            for (int j = 0; j < P; j++) {
+                double t = (k ? j % 8 : j / 8) >= 4, e = x[i * P + j] - t;
+                dist[k] += e * e;
+            }
+        right += (dist[cls[i]] < dist[1 - cls[i]]);
+    }
+    print_message("U-Net samples nearer their class's pattern: %d of %d\n", right, NS);
+    assert_true(right >= NS - 2);
     free(scaled);
     free(d.images);
     free(d.labels);

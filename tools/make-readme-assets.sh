@@ -19,5 +19,10 @@ mkdir -p "$root/assets"
 cp "$run/samples.png" "$root/assets/vae-samples.png"
 cp "$run/recon.png" "$root/assets/vae-recon.png"
 cp "$run/curves.png" "$root/assets/vae-curves.png"
-echo "wrote assets/vae-samples.png, assets/vae-recon.png, assets/vae-curves.png" \
-     "($epochs epochs, $(( $(date +%s) - start )) s)"
+# The classic manifold pictures: a VAE with a 2-D code (2 epochs).
+run2="$work/vae-z2"
+"$cli" train vae --data fashion-mnist --model mlp --latent 2 --epochs 2 --seed 0 --out "$run2"
+cp "$run2/latent_scatter.png" "$root/assets/vae-latent-scatter.png"
+cp "$run2/latent_grid.png" "$root/assets/vae-latent-grid.png"
+echo "wrote assets/vae-{samples,recon,curves,latent-scatter,latent-grid}.png" \
+     "($epochs epochs + 2 epochs with --latent 2, $(( $(date +%s) - start )) s)"

@@ -6,6 +6,7 @@
 #include <math.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 
 #include "models/diffusion_internal.h"
 
@@ -128,7 +129,9 @@ lc_status lc_dif_sample(lc_ctx *ctx, const lc_dif_schedule *s, const lc_dif_net 
     int prev = lc_set_grad_enabled(ctx, 0);
     lc_set_training(ctx, 0);
     int64_t batches = (n + B - 1) / B, done_steps = 0;
-    double t0 = 0;
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    double t0 = (double)ts.tv_sec + 1e-9 * (double)ts.tv_nsec;
     for (int64_t first = 0; st == LC_OK && first < n; first += B) {
         int64_t rows = n - first < B ? n - first : B;
         st = dif_launch_normal_start(dev, xb, rows, dim, first, o->seed, 0, LC_DIF_DRAW_XT);
@@ -149,7 +152,10 @@ lc_status lc_dif_sample(lc_ctx *ctx, const lc_dif_schedule *s, const lc_dif_net 
                 lc_progress p = lc_progress_init("sample");
                 p.step = done_steps;
                 p.total = batches * S;
-                p.elapsed = t0;
+                clock_gettime(CLOCK_MONOTONIC, &ts);
+                p.elapsed = (double)ts.tv_sec + 1e-9 * (double)ts.tv_nsec - t0;
+                p.rate =
+                    p.elapsed > 0 ? ((double)first + (double)rows * (S - k) / S) / p.elapsed : 0;
                 if (o->progress(o->user, &p)) st = lc_fail(LC_ERR_CANCELLED, "sampling cancelled");
             }
         }

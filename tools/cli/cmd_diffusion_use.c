@@ -44,8 +44,9 @@ static int start(const char *verb, const char *usage, const char *desc, int argc
     *m = NULL;
     if (cli_parse(verb, usage, desc, argc, argv, 1, opts, pos, 1, &npos, rc)) return 1;
     if (npos != 1) {
-        fprintf(stderr, "latentcl %s: give one RUN (a run folder or checkpoint)\nusage: %s\n", verb,
-                usage);
+        fprintf(stderr,
+                "latentcl %s: give one RUN (a run folder or checkpoint)\nusage: latentcl %s %s\n",
+                verb, verb, usage);
         *rc = 2;
         return 1;
     }
@@ -146,7 +147,7 @@ int cmd_sample_diffusion(int argc, char **argv) {
     lc_diffusion *m;
     int rc;
     if (start("sample",
-              "latentcl sample RUN [--n 64] [--sampler ddpm|ddim] [--steps 50] [--eta E] "
+              "RUN [--n 64] [--sampler ddpm|ddim] [--steps 50] [--eta E] "
               "[--class K] [--guidance W] [--seed S] --out x.png|x.csv [--trajectory t.png]",
               "Draw samples from a diffusion model by the reverse chain from x_T ~ N(0, I).", argc,
               argv, opts, &dev, &m, &rc))
@@ -222,7 +223,13 @@ int cmd_sample_diffusion(int argc, char **argv) {
     lc_status s = x && (!o.trajectory || traj) && (!so.classes == !cls || cls)
                       ? LC_OK
                       : lc_fail(LC_ERR_NOMEM, "out of memory");
+    cli_progress pr;
+    cli_progress_begin(&pr, "sample");
+    cli_sigint_install();
+    so.progress = cli_progress_report;
+    so.user = &pr;
     if (s == LC_OK) s = lc_diffusion_sample(m, x, n, &so);
+    cli_progress_end(&pr);
     if (s == LC_OK && !points) {
         int cols = cls ? c->n_classes : 0;
         s = lc_grid_write(o.out, x, (int)n, c->channels, c->height, c->width, cols, 2, NULL);
@@ -386,7 +393,12 @@ static int eval_judge(lc_diffusion *m) {
         so.guidance = w[i];
         so.seed = (uint64_t)(o.seed > 0 ? o.seed : 0);
         lc_dif_judgement j;
+        cli_progress pr;
+        cli_progress_begin(&pr, "sample");
+        so.progress = cli_progress_report;
+        so.user = &pr;
         s = lc_diffusion_judge(&j, m, judge, mu, cov, n, &so);
+        cli_progress_end(&pr);
         if (s != LC_OK) break;
         const char *weights = o.weights ? o.weights : "ema";
         if (g_cli.json) {
@@ -435,7 +447,7 @@ int cmd_eval_diffusion(int argc, char **argv) {
     lc_device *dev;
     lc_diffusion *m;
     int rc;
-    if (start("eval", "latentcl eval RUN [--n N] [--bandwidth H] [--judge CLASSIFIER_RUN] [--json]",
+    if (start("eval", "RUN [--n N] [--bandwidth H] [--judge CLASSIFIER_RUN] [--json]",
               "Evaluate a diffusion model: 2-D models by the MMD between samples and data; image "
               "models by a judge classifier (accuracy on the requested class, Frechet distance).",
               argc, argv, opts, &dev, &m, &rc))

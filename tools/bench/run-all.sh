@@ -1,0 +1,38 @@
+#!/usr/bin/env bash
+# Runs the side-by-side benchmarks of BENCHMARKS.md in one go, on a quiet
+# machine, and writes every JSON line to OUT (default bench-results.jsonl):
+#   tools/bench/run-all.sh BUILD_DIR [OUT]
+# Needs a Release build, Debian's python3-torch (/usr/bin/python3) and the
+# .venv made by tools/setup-debian.sh (hmmlearn).
+set -euo pipefail
+build="${1:-build}"; out="${2:-bench-results.jsonl}"
+cli="$build/latentcl"
+root="$(cd "$(dirname "$0")/../.." && pwd)"
+py_torch=/usr/bin/python3
+py_venv="$root/.venv/bin/python"
+: > "$out"
+note() { echo "{\"note\":\"$1\",\"date\":\"$(date -u +%FT%TZ)\",\"cpu\":\"$(grep -m1 'model name' /proc/cpuinfo | cut -d: -f2 | xargs)\",\"cores\":$(nproc)}" | tee -a "$out"; }
+run() { echo "+ $*" >&2; "$@" 2>/dev/null | grep '^{' | tee -a "$out"; }
+
+note "start"
+# Foundation: GEMM backends against OpenBLAS, and selftest cold/warm.
+run "$cli" bench gemm --json
+run "$cli" bench gemm --mlp --json
+cache="$(mktemp -d)"
+for kind in cold warm; do
+  t0=$(date +%s.%N)
+  LATENTCL_CACHE_DIR="$cache" POCL_CACHE_DIR="$cache/pocl" "$cli" selftest > /dev/null
+  t1=$(date +%s.%N)
+  echo "{\"bench\":\"selftest\",\"cache\":\"$kind\",\"wall_s\":$(echo "$t1 - $t0" | bc)}" | tee -a "$out"
+done
+rm -rf "$cache"
+# HMM: latentcl against hmmlearn on the same data and initial parameters.
+if [ -x "$py_venv" ]; then
+  run "$py_venv" "$root/tools/bench/hmm_reference.py" --latentcl "$cli"
+  run "$py_venv" "$root/tools/bench/hmm_reference.py" --latentcl "$cli" --emission gaussian --n-states 8 --dims 16
+fi
+run "$cli" bench hmm --json
+run "$cli" bench hmm --emission gaussian --n-states 8 --dims 16 --json
+run "$cli" bench hmm --n-states 64 --iters 3 --json
+run "$cli" bench hmm --n-states 256 --iters 2 --json
+note "end"
