@@ -11,7 +11,7 @@ set -euo pipefail
 PACKAGES=(
   cmake build-essential pkg-config
   ocl-icd-opencl-dev opencl-c-headers pocl-opencl-icd clinfo
-  libclblast-dev libopenblas-dev
+  libclblast-dev libopenblas-dev liblapacke-dev
   libpng-dev zlib1g-dev libcjson-dev libcmocka-dev
   dataset-fashion-mnist wamerican
   python3-venv

@@ -11,37 +11,13 @@
 
 #include "models/diffusion_internal.h"
 
-#if defined(LATENTCL_HAVE_LAPACKE)
 #include <lapacke.h>
+
 // Eigenvalues w and eigenvectors (the columns of a, row-major n x n) of the symmetric a.
 static int sym_eig(double *a, double *w, int n) {
     return LAPACKE_dsyev(LAPACK_ROW_MAJOR, 'V', 'U', n, a, n, w);
 }
-#else
-// LAPACK's dsyev as the linked OpenBLAS exports it (Fortran calling convention). The matrix
-// is symmetric, so column-major input is the same; the eigenvectors come back as the columns
-// of the column-major result, i.e. the rows of a read row-major: transpose them.
-void dsyev_(const char *jobz, const char *uplo, const int *n, double *a, const int *lda, double *w,
-            double *work, const int *lwork, int *info, size_t jobz_len, size_t uplo_len);
-static int sym_eig(double *a, double *w, int n) {
-    int info = 0, lwork = -1;
-    double q;
-    dsyev_("V", "U", &n, a, &n, w, &q, &lwork, &info, 1, 1);
-    if (info) return info;
-    lwork = (int)q;
-    double *work = malloc((size_t)lwork * sizeof *work);
-    if (!work) return -1000;
-    dsyev_("V", "U", &n, a, &n, w, work, &lwork, &info, 1, 1);
-    free(work);
-    for (int i = 0; i < n; i++)
-        for (int j = i + 1; j < n; j++) {
-            double t = a[i * n + j];
-            a[i * n + j] = a[j * n + i];
-            a[j * n + i] = t;
-        }
-    return info;
-}
-#endif
+
 
 lc_status lc_feature_stats(double *mu, double *cov, const float *f, int64_t n, int d) {
     if (n < 2) return lc_fail(LC_ERR_INVALID_ARG, "feature statistics of %lld items", (long long)n);
