@@ -3,56 +3,105 @@
 // "cols" layouts: (rows, N * Q) with Q = spatial positions of one image.
 
 // cols (C*KH*KW, N*OH*OW): cols[(c*KH + kh)*KW + kw, (n*OH + oh)*OW + ow] =
-// x[n, c, oh*s - p + kh, ow*s - p + kw] (0 outside). Four columns per work item.
+// x[n, c, oh*s - p + kh, ow*s - p + kw] (0 outside). One work item writes one
+// contiguous run of OW outputs (item = (row, n, oh)): the index arithmetic is
+// per run, not per element, and stride 1 and 2 copy with vector loads/stores.
 __kernel void im2col(__global float *cols, __global const float *x, int xo, int N, int C, int H,
                      int W, int KH, int KW, int s, int p, int OH, int OW) {
-    int per_row = (N * OH * OW + 3) / 4;
     int id = get_global_id(0);
-    int r = id / per_row, q0 = (id - r * per_row) * 4;
-    int NQ = N * OH * OW;
-    if (r >= C * KH * KW) return;
+    if (id >= C * KH * KW * N * OH) return;
+    int oh = id % OH, t = id / OH;
+    int n = t % N, r = t / N;
     int kw = r % KW, kh = (r / KW) % KH, c = r / (KW * KH);
-    float v[4];
-    for (int l = 0; l < 4; l++) {
-        int q = q0 + l;
-        v[l] = 0.0f;
-        if (q >= NQ) continue;
-        int ow = q % OW, oh = (q / OW) % OH, n = q / (OW * OH);
-        int h = oh * s - p + kh, w = ow * s - p + kw;
-        if (h >= 0 && h < H && w >= 0 && w < W) v[l] = x[xo + ((n * C + c) * H + h) * W + w];
+    int Q = OH * OW;
+    __global float *dst = cols + (size_t)r * N * Q + n * Q + oh * OW;
+    int h = oh * s - p + kh, w0 = kw - p; // input row, input column of ow = 0
+    int ow = 0;
+    if (h < 0 || h >= H) {
+        for (; ow + 3 < OW; ow += 4) vstore4((float4)(0.0f), 0, dst + ow);
+        for (; ow < OW; ow++) dst[ow] = 0.0f;
+        return;
     }
-    __global float *dst = cols + (size_t)r * NQ + q0;
-    if (q0 + 3 < NQ) {
-        vstore4((float4)(v[0], v[1], v[2], v[3]), 0, dst);
-    } else {
-        for (int l = 0; q0 + l < NQ; l++) dst[l] = v[l];
+    __global const float *src = x + xo + ((size_t)(n * C + c) * H + h) * W;
+    if (s == 1) {
+        for (; ow < OW && ow + w0 < 0; ow++) dst[ow] = 0.0f;
+        int end = min(OW, W - w0); // ow < end: inside the row
+        for (; ow + 3 < end; ow += 4) vstore4(vload4(0, src + ow + w0), 0, dst + ow);
+        for (; ow < end; ow++) dst[ow] = src[ow + w0];
+        for (; ow < OW; ow++) dst[ow] = 0.0f;
+        return;
+    }
+    if (s == 2) {
+        for (; ow < OW && 2 * ow + w0 < 0; ow++) dst[ow] = 0.0f;
+        for (; ow + 3 < OW && 2 * ow + w0 + 7 < W; ow += 4)
+            vstore4(vload8(0, src + 2 * ow + w0).even, 0, dst + ow);
+    }
+    for (; ow < OW; ow++) {
+        int w = ow * s + w0;
+        float v = 0.0f;
+        if (w >= 0 && w < W) v = src[w];
+        dst[ow] = v;
     }
 }
 
 // The adjoint of im2col: x[n, c, h, w] (+)= sum of the cols entries that read
-// it (+ b[c] when has_b). One work item per x element gathers (no atomics).
+// it (+ b[c] when has_b). A gather (no atomics): one work item per x row
+// (n, c, h); stride 1 sums float4 runs of the cols rows.
 __kernel void col2im(__global float *x, int xo, __global const float *cols, int N, int C, int H,
                      int W, int KH, int KW, int s, int p, int OH, int OW, int acc,
                      __global const float *b, int bo, int has_b) {
     int id = get_global_id(0);
-    if (id >= N * C * H * W) return;
-    int w = id % W, h = (id / W) % H, c = (id / (W * H)) % C, n = id / (W * H * C);
-    int NQ = N * OH * OW;
-    float sum = has_b ? b[bo + c] : 0.0f;
-    for (int kh = 0; kh < KH; kh++) {
-        int t = h + p - kh;
-        if (t < 0 || t % s) continue;
-        int oh = t / s;
-        if (oh >= OH) continue;
-        for (int kw = 0; kw < KW; kw++) {
-            int u = w + p - kw;
-            if (u < 0 || u % s) continue;
-            int ow = u / s;
-            if (ow >= OW) continue;
-            sum += cols[(size_t)((c * KH + kh) * KW + kw) * NQ + (n * OH + oh) * OW + ow];
+    if (id >= N * C * H) return;
+    int h = id % H, t = id / H;
+    int c = t % C, n = t / C;
+    int Q = OH * OW, NQ = N * Q;
+    __global float *dst = x + xo + (size_t)id * W;
+    __global const float *base = cols + (size_t)c * KH * KW * NQ + n * Q;
+    float bias = has_b ? b[bo + c] : 0.0f;
+    if (s == 1) {
+        for (int w = 0; w < W; w += 4) {
+            float4 sum = (float4)(bias);
+            for (int kh = 0; kh < KH; kh++) {
+                int oh = h + p - kh;
+                if (oh < 0 || oh >= OH) continue;
+                for (int kw = 0; kw < KW; kw++) {
+                    __global const float *row = base + (size_t)(kh * KW + kw) * NQ + oh * OW;
+                    int ow = w + p - kw;
+                    if (ow >= 0 && ow + 3 < OW) {
+                        sum += vload4(0, row + ow);
+                    } else {
+                        float v[4] = {0.0f, 0.0f, 0.0f, 0.0f};
+                        for (int l = 0; l < 4; l++)
+                            if (ow + l >= 0 && ow + l < OW) v[l] = row[ow + l];
+                        sum += vload4(0, v);
+                    }
+                }
+            }
+            if (w + 3 < W) {
+                if (acc) sum += vload4(0, dst + w);
+                vstore4(sum, 0, dst + w);
+            } else {
+                float v[4];
+                vstore4(sum, 0, v);
+                for (int l = 0; w + l < W; l++) dst[w + l] = acc ? dst[w + l] + v[l] : v[l];
+            }
         }
+        return;
     }
-    x[xo + id] = acc ? x[xo + id] + sum : sum;
+    for (int w = 0; w < W; w++) {
+        float sum = bias;
+        for (int kh = 0; kh < KH; kh++) {
+            int t = h + p - kh;
+            if (t < 0 || t % s) continue;
+            int oh = t / s;
+            if (oh >= OH) continue;
+            for (int kw = (w + p) % s; kw < KW && kw <= w + p; kw += s) { // on the grid
+                int ow = (w + p - kw) / s;
+                if (ow < OW) sum += base[(size_t)(kh * KW + kw) * NQ + oh * OW + ow];
+            }
+        }
+        dst[w] = acc ? dst[w] + sum : sum;
+    }
 }
 
 // Activations a conv can fuse: their derivative follows from the output y.
@@ -145,74 +194,149 @@ __kernel void channel_sum(__global float *db, int dbo, __global const float *dy,
 }
 
 // Pooling over k x k windows with stride s (no padding); y (N*C, OH, OW).
-// Max pooling records the winning input index (within the image plane).
+// Max pooling records the winning input index (within the image plane). One
+// work item per output row (nc, oh); 2x2 stride 2 reads float8 pairs of rows.
 __kernel void pool_fwd(__global float *y, __global int *arg, __global const float *x, int xo,
                        int NC, int H, int W, int k, int s, int OH, int OW, int is_max) {
     int id = get_global_id(0);
-    if (id >= NC * OH * OW) return;
-    int ow = id % OW, oh = (id / OW) % OH, nc = id / (OW * OH);
+    if (id >= NC * OH) return;
+    int oh = id % OH, nc = id / OH;
     __global const float *p = x + xo + (size_t)nc * H * W;
-    float best = -INFINITY, sum = 0.0f;
-    int where = 0;
-    for (int i = 0; i < k; i++)
-        for (int j = 0; j < k; j++) {
-            int h = oh * s + i, w = ow * s + j;
-            float v = p[h * W + w];
-            sum += v;
-            if (v > best) {
-                best = v;
-                where = h * W + w;
+    __global float *yr = y + (size_t)id * OW;
+    __global int *ar = arg + (size_t)id * OW;
+    int ow = 0;
+    if (k == 2 && s == 2) {
+        __global const float *r0 = p + 2 * oh * W, *r1 = r0 + W;
+        for (; ow + 3 < OW && 2 * ow + 7 < W; ow += 4) {
+            float8 a = vload8(0, r0 + 2 * ow), b = vload8(0, r1 + 2 * ow);
+            if (!is_max) {
+                vstore4((a.even + a.odd + b.even + b.odd) * 0.25f, 0, yr + ow);
+                continue;
             }
+            int4 where = (int4)(2 * oh * W + 2 * ow) + (int4)(0, 2, 4, 6);
+            float4 best = a.even;
+            int4 at = where, m;
+            m = a.odd > best; // first maximum wins, as the scalar loop
+            best = select(best, a.odd, m);
+            at = select(at, where + 1, m);
+            m = b.even > best;
+            best = select(best, b.even, m);
+            at = select(at, where + W, m);
+            m = b.odd > best;
+            best = select(best, b.odd, m);
+            at = select(at, where + W + 1, m);
+            vstore4(best, 0, yr + ow);
+            vstore4(at, 0, ar + ow);
         }
-    if (is_max) {
-        y[id] = best;
-        arg[id] = where;
-    } else {
-        y[id] = sum / (float)(k * k);
+    }
+    for (; ow < OW; ow++) {
+        float best = -INFINITY, sum = 0.0f;
+        int where = (oh * s) * W + ow * s;
+        for (int i = 0; i < k; i++)
+            for (int j = 0; j < k; j++) {
+                int h = oh * s + i, w = ow * s + j;
+                float v = p[h * W + w];
+                sum += v;
+                if (v > best) {
+                    best = v;
+                    where = h * W + w;
+                }
+            }
+        if (is_max) {
+            yr[ow] = best;
+            ar[ow] = where;
+        } else {
+            yr[ow] = sum / (float)(k * k);
+        }
     }
 }
 
 // dx (+)= the pooled gradients that came from each input (gather over windows).
+// One work item per input row (nc, h); 2x2 stride 2 writes float8 runs.
 __kernel void pool_bwd(__global float *dx, int dxo, __global const float *dy, int dyo,
                        __global const int *arg, int NC, int H, int W, int k, int s, int OH, int OW,
                        int is_max, int acc) {
     int id = get_global_id(0);
-    if (id >= NC * H * W) return;
-    int w = id % W, h = (id / W) % H, nc = id / (W * H);
-    int oh0 = h - k + 1 > 0 ? (h - k + 1 + s - 1) / s : 0, oh1 = min(h / s, OH - 1);
-    int ow0 = w - k + 1 > 0 ? (w - k + 1 + s - 1) / s : 0, ow1 = min(w / s, OW - 1);
-    float sum = 0.0f;
-    for (int oh = oh0; oh <= oh1; oh++)
-        for (int ow = ow0; ow <= ow1; ow++) {
-            int o = (nc * OH + oh) * OW + ow;
+    if (id >= NC * H) return;
+    int h = id % H, nc = id / H;
+    __global float *dr = dx + dxo + (size_t)id * W;
+    int w = 0;
+    if (k == 2 && s == 2 && h / 2 < OH) {
+        int o0 = (nc * OH + h / 2) * OW;
+        __global const float *gr = dy + dyo + o0;
+        __global const int *ar = arg + o0;
+        for (; w + 7 < W && w / 2 + 3 < OW; w += 8) {
+            float4 g = vload4(0, gr + w / 2), e, o;
             if (is_max) {
-                if (arg[o] == h * W + w) sum += dy[dyo + o];
+                int4 a = vload4(0, ar + w / 2), at = (int4)(h * W + w) + (int4)(0, 2, 4, 6);
+                e = select((float4)(0.0f), g, a == at);
+                o = select((float4)(0.0f), g, a == at + 1);
             } else {
-                sum += dy[dyo + o];
+                e = o = g * 0.25f;
             }
+            float8 v = (float8)(e.x, o.x, e.y, o.y, e.z, o.z, e.w, o.w);
+            if (acc) v += vload8(0, dr + w);
+            vstore8(v, 0, dr + w);
         }
-    if (!is_max) sum /= (float)(k * k);
-    dx[dxo + id] = acc ? dx[dxo + id] + sum : sum;
+    }
+    int oh0 = h - k + 1 > 0 ? (h - k + 1 + s - 1) / s : 0, oh1 = min(h / s, OH - 1);
+    for (; w < W; w++) {
+        int ow0 = w - k + 1 > 0 ? (w - k + 1 + s - 1) / s : 0, ow1 = min(w / s, OW - 1);
+        float sum = 0.0f;
+        for (int oh = oh0; oh <= oh1; oh++)
+            for (int ow = ow0; ow <= ow1; ow++) {
+                int o = (nc * OH + oh) * OW + ow;
+                if (is_max) {
+                    if (arg[o] == h * W + w) sum += dy[dyo + o];
+                } else {
+                    sum += dy[dyo + o];
+                }
+            }
+        if (!is_max) sum /= (float)(k * k);
+        dr[w] = acc ? dr[w] + sum : sum;
+    }
 }
 
-// Nearest upsampling by f: y[nc, h, w] = x[nc, h / f, w / f].
+// Nearest upsampling by f: y[nc, h, w] = x[nc, h / f, w / f]. One work item
+// per output row (nc, oh).
 __kernel void upsample_fwd(__global float *y, __global const float *x, int xo, int NC, int H,
                            int W, int f) {
     int id = get_global_id(0);
     int OW = W * f, OH = H * f;
-    if (id >= NC * OH * OW) return;
-    int ow = id % OW, oh = (id / OW) % OH, nc = id / (OW * OH);
-    y[id] = x[xo + (nc * H + oh / f) * W + ow / f];
+    if (id >= NC * OH) return;
+    int oh = id % OH, nc = id / OH;
+    __global const float *src = x + xo + ((size_t)nc * H + oh / f) * W;
+    __global float *dst = y + (size_t)id * OW;
+    int w = 0;
+    if (f == 2)
+        for (; w + 3 < W; w += 4) {
+            float4 v = vload4(0, src + w);
+            vstore8((float8)(v.x, v.x, v.y, v.y, v.z, v.z, v.w, v.w), 0, dst + 2 * w);
+        }
+    for (int ow = w * f; ow < OW; ow++) dst[ow] = src[ow / f];
 }
 
+// dx[nc, h, w] (+)= the sum of its f x f copies. One work item per input row.
 __kernel void upsample_bwd(__global float *dx, int dxo, __global const float *dy, int dyo, int NC,
                            int H, int W, int f, int acc) {
     int id = get_global_id(0);
-    if (id >= NC * H * W) return;
-    int w = id % W, h = (id / W) % H, nc = id / (W * H);
+    if (id >= NC * H) return;
+    int h = id % H, nc = id / H;
     int OW = W * f;
-    float sum = 0.0f;
-    for (int i = 0; i < f; i++)
-        for (int j = 0; j < f; j++) sum += dy[dyo + ((nc * H * f) + h * f + i) * OW + w * f + j];
-    dx[dxo + id] = acc ? dx[dxo + id] + sum : sum;
+    __global const float *g = dy + dyo + ((size_t)nc * H * f + h * f) * OW;
+    __global float *dr = dx + dxo + (size_t)id * W;
+    int w = 0;
+    if (f == 2)
+        for (; w + 3 < W; w += 4) {
+            float8 a = vload8(0, g + 2 * w), b = vload8(0, g + OW + 2 * w);
+            float4 v = a.even + a.odd + b.even + b.odd;
+            if (acc) v += vload4(0, dr + w);
+            vstore4(v, 0, dr + w);
+        }
+    for (; w < W; w++) {
+        float sum = 0.0f;
+        for (int i = 0; i < f; i++)
+            for (int j = 0; j < f; j++) sum += g[i * OW + w * f + j];
+        dr[w] = acc ? dr[w] + sum : sum;
+    }
 }

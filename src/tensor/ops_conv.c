@@ -31,8 +31,8 @@ static lc_status im2col(lc_ctx *c, cl_mem cols, cl_mem x, size_t xoff, const geo
     LC_SET(k, 10, g->p);
     LC_SET(k, 11, g->OH);
     LC_SET(k, 12, g->OW);
-    size_t rows = (size_t)g->C * g->KH * g->KW, per = ((size_t)g->N * g->OH * g->OW + 3) / 4;
-    return lc_launch1(c, k, "im2col", rows * per);
+    // One work item per output run (row of cols, image, oh).
+    return lc_launch1(c, k, "im2col", (size_t)g->C * g->KH * g->KW * g->N * g->OH);
 }
 
 static lc_status col2im(lc_ctx *c, cl_mem x, size_t xoff, cl_mem cols, const geom *g, int acc,
@@ -58,7 +58,7 @@ static lc_status col2im(lc_ctx *c, cl_mem x, size_t xoff, cl_mem cols, const geo
     LC_SET(k, 14, bb);
     LC_SET(k, 15, bo);
     LC_SET(k, 16, has_b);
-    return lc_launch1(c, k, "col2im", (size_t)g->N * g->C * g->H * g->W);
+    return lc_launch1(c, k, "col2im", (size_t)g->N * g->C * g->H); // one per x row
 }
 
 // y (N, O, Q) (+)= act(src (O, N*Q) + b).
@@ -86,11 +86,11 @@ static lc_status cols_to_nchw(lc_ctx *c, cl_mem y, size_t yoff, cl_mem src, size
 
 // dst (O, N*Q) = y (N, O, Q) * act'(out) (out: the activation's output; unused for NONE).
 static lc_status nchw_to_cols(lc_ctx *c, cl_mem dst, cl_mem y, size_t yoff, int N, int O, int Q,
-                              const lc_tensor *out, int act, float alpha) {
+                              cl_mem out, size_t out_off, int act, float alpha) {
     cl_kernel k;
     LC_TRY(lc_kernel(c, &k, "conv", "nchw_to_cols"));
-    int yo = lc_i(yoff), oo = out ? lc_i(out->off) : 0;
-    cl_mem ob = out ? out->buf : y;
+    int yo = lc_i(yoff), oo = out ? lc_i(out_off) : 0;
+    cl_mem ob = out ? out : y;
     LC_SET(k, 0, dst);
     LC_SET(k, 1, y);
     LC_SET(k, 2, yo);
@@ -104,13 +104,9 @@ static lc_status nchw_to_cols(lc_ctx *c, cl_mem dst, cl_mem y, size_t yoff, int 
     return lc_launch1(c, k, "nchw_to_cols", (size_t)N * O * (((size_t)Q + 3) / 4));
 }
 
-static lc_status channel_sum(lc_ctx *c, lc_tensor *b, cl_mem dy, size_t dyoff, int N, int O,
-                             int Q) {
-    int wants, acc;
-    cl_mem g;
-    size_t go;
-    LC_TRY(lc_grad_target(c, b, &wants, &g, &go, &acc));
-    if (!wants) return LC_OK;
+// db (+)= the sums over n and q of dy (N, O, Q): g, go, acc from lc_grad_target.
+static lc_status channel_sum_to(lc_ctx *c, cl_mem g, size_t go, int acc, cl_mem dy, size_t dyoff,
+                                int N, int O, int Q) {
     cl_kernel k;
     LC_TRY(lc_kernel(c, &k, "conv", "channel_sum"));
     int dbo = lc_i(go), dyo = lc_i(dyoff);
@@ -123,6 +119,26 @@ static lc_status channel_sum(lc_ctx *c, lc_tensor *b, cl_mem dy, size_t dyoff, i
     LC_SET(k, 6, Q);
     LC_SET(k, 7, acc);
     return lc_launch1(c, k, "channel_sum", (size_t)O);
+}
+
+static lc_status channel_sum(lc_ctx *c, lc_tensor *b, cl_mem dy, size_t dyoff, int N, int O,
+                             int Q) {
+    int wants, acc;
+    cl_mem g;
+    size_t go;
+    LC_TRY(lc_grad_target(c, b, &wants, &g, &go, &acc));
+    if (!wants) return LC_OK;
+    return channel_sum_to(c, g, go, acc, dy, dyoff, N, O, Q);
+}
+
+// The batch is processed in chunks of images whose im2col matrix (and the
+// GEMM output next to it) stays in cache: `floats_per_image` = the larger of
+// the two per image. The chunk's im2col is written and read back while hot
+// instead of streaming a (C*KH*KW, N*OH*OW) matrix through memory.
+enum { CHUNK_FLOATS = 4 * 1024 * 1024 }; // 16 MB
+static int chunk_images(size_t floats_per_image, int N) {
+    size_t nb = floats_per_image ? CHUNK_FLOATS / floats_per_image : (size_t)N;
+    return nb < 1 ? 1 : nb > (size_t)N ? N : (int)nb;
 }
 
 static void node_geom(lc_node *nd, const geom *g) {
@@ -139,34 +155,45 @@ static geom get_geom(const lc_node *nd) {
 }
 
 // --- conv2d: x (N, C, H, W), w (O, C, KH, KW) -> (N, O, OH, OW), act fused ---------
-// Node: geometry of x, iv[10] = act; fv[0] = alpha; saved[0] = cols (C*KH*KW, N*OH*OW).
+// Node: geometry of x, iv[10] = act; fv[0] = alpha. The backward recomputes the
+// im2col of each chunk (cheaper than keeping the whole matrix in memory).
 
 static lc_status conv_bw(lc_ctx *c, lc_node *nd) {
     lc_tensor *x = nd->in[0], *w = nd->in[1], *b = nd->in[2], *y = nd->out;
     geom g = get_geom(nd);
     int O = (int)w->shape[0], Q = g.OH * g.OW, act = (int)nd->iv[10];
-    size_t CKK = (size_t)g.C * g.KH * g.KW, NQ = (size_t)g.N * Q;
-    cl_mem gy, dyc;
+    size_t CKK = (size_t)g.C * g.KH * g.KW, CHW = (size_t)g.C * g.H * g.W;
+    cl_mem gy, dz, cols = NULL, dcols = NULL;
     size_t gyo;
     lc_grad_source(y, &gy, &gyo);
-    int wx, ww, accx, accw;
-    cl_mem gx, gw;
-    size_t gxo, gwo;
+    int wx, ww, wb = 0, accx, accw, accb = 0;
+    cl_mem gx, gw, gb = NULL;
+    size_t gxo, gwo, gbo = 0;
     LC_TRY(lc_grad_target(c, x, &wx, &gx, &gxo, &accx));
     LC_TRY(lc_grad_target(c, w, &ww, &gw, &gwo, &accw));
-    // dz (O, N*Q) = dy * act'(y), in the GEMM's layout: one pass for both.
-    LC_TRY(lc_scratch(c, &dyc, (size_t)O * NQ));
-    LC_TRY(nchw_to_cols(c, dyc, gy, gyo, g.N, O, Q, y, act, nd->fv[0]));
-    if (b) LC_TRY(channel_sum(c, b, dyc, 0, 1, O, (int)NQ)); // row sums of dz
-    if (ww)                                                  // dW (O, CKK) (+)= dz (O, NQ) cols^T
-        LC_TRY(gemm(c, 0, 1, (size_t)O, CKK, NQ, dyc, 0, NQ, nd->saved[0]->buf, 0, NQ,
-                    accw ? 1.0f : 0.0f, gw, gwo, CKK));
-    if (wx) { // dcols (CKK, NQ) = W^T dz; then back to x by gathering
-        cl_mem dcols;
-        LC_TRY(lc_scratch(c, &dcols, CKK * NQ));
-        LC_TRY(
-            gemm(c, 1, 0, CKK, NQ, (size_t)O, w->buf, w->off, CKK, dyc, 0, NQ, 0.0f, dcols, 0, NQ));
-        LC_TRY(col2im(c, gx, gxo, dcols, &g, accx, NULL));
+    if (b) LC_TRY(lc_grad_target(c, b, &wb, &gb, &gbo, &accb));
+    int nb = chunk_images((CKK > (size_t)O ? CKK : (size_t)O) * Q, g.N);
+    LC_TRY(lc_scratch(c, &dz, (size_t)O * nb * Q));
+    if (ww) LC_TRY(lc_scratch(c, &cols, CKK * nb * Q));
+    if (wx) LC_TRY(lc_scratch(c, &dcols, CKK * nb * Q));
+    for (int n0 = 0; n0 < g.N; n0 += nb) {
+        geom gc = g;
+        gc.N = g.N - n0 < nb ? g.N - n0 : nb;
+        size_t mq = (size_t)gc.N * Q, first = n0 == 0;
+        // dz (O, m*Q) = dy * act'(y) for this chunk, in the GEMM's layout.
+        LC_TRY(nchw_to_cols(c, dz, gy, gyo + (size_t)n0 * O * Q, gc.N, O, Q, y->buf,
+                            y->off + (size_t)n0 * O * Q, act, nd->fv[0]));
+        if (wb) LC_TRY(channel_sum_to(c, gb, gbo, accb || !first, dz, 0, 1, O, (int)mq));
+        if (ww) { // dW (O, CKK) (+)= dz (O, mQ) cols^T
+            LC_TRY(im2col(c, cols, x->buf, x->off + (size_t)n0 * CHW, &gc));
+            LC_TRY(gemm(c, 0, 1, (size_t)O, CKK, mq, dz, 0, mq, cols, 0, mq,
+                        accw || !first ? 1.0f : 0.0f, gw, gwo, CKK));
+        }
+        if (wx) { // dcols (CKK, mQ) = W^T dz; then back to x by gathering
+            LC_TRY(gemm(c, 1, 0, CKK, mq, (size_t)O, w->buf, w->off, CKK, dz, 0, mq, 0.0f, dcols,
+                        0, mq));
+            LC_TRY(col2im(c, gx, gxo + (size_t)n0 * CHW, dcols, &gc, accx, NULL));
+        }
     }
     return LC_OK;
 }
@@ -205,26 +232,32 @@ lc_status lc_conv2d_act(lc_ctx *c, lc_tensor **y, lc_tensor *x, lc_tensor *w, lc
     g.OH = (g.H + 2 * pad - g.KH) / stride + 1;
     g.OW = (g.W + 2 * pad - g.KW) / stride + 1;
     int O = (int)w->shape[0], Q = g.OH * g.OW;
-    size_t CKK = (size_t)g.C * g.KH * g.KW, NQ = (size_t)g.N * Q;
+    size_t CKK = (size_t)g.C * g.KH * g.KW, NQ = (size_t)g.N * Q, CHW = (size_t)g.C * g.H * g.W;
     if (CKK * NQ > (size_t)INT_MAX || (size_t)O * NQ > (size_t)INT_MAX)
         return lc_shape_fail("conv2d", "too large for 32-bit indexing:", x, w);
     LC_TRY(lc_check_numel("conv2d", x));
-    lc_tensor *cols, *in[3] = {x, w, b};
-    LC_TRY(lc_tensor_new(c, &cols, 2, (int64_t[]){(int64_t)CKK, (int64_t)NQ}));
+    lc_tensor *in[3] = {x, w, b};
     LC_TRY(lc_tensor_out(c, y, 4, (int64_t[]){g.N, O, g.OH, g.OW}, in, 3));
-    cl_mem tmp;
-    LC_TRY(lc_scratch(c, &tmp, (size_t)O * NQ));
-    LC_TRY(im2col(c, cols->buf, x->buf, x->off, &g));
-    LC_TRY(
-        gemm(c, 0, 0, (size_t)O, NQ, CKK, w->buf, w->off, CKK, cols->buf, 0, NQ, 0.0f, tmp, 0, NQ));
-    LC_TRY(cols_to_nchw(c, (*y)->buf, (*y)->off, tmp, 0, g.N, O, Q, b, 0, (int)act, alpha));
+    int nb = chunk_images((CKK > (size_t)O ? CKK : (size_t)O) * Q, g.N);
+    cl_mem cols, tmp;
+    LC_TRY(lc_scratch(c, &cols, CKK * nb * Q));
+    LC_TRY(lc_scratch(c, &tmp, (size_t)O * nb * Q));
+    for (int n0 = 0; n0 < g.N; n0 += nb) { // y[chunk] = act(W cols[chunk] + b)
+        geom gc = g;
+        gc.N = g.N - n0 < nb ? g.N - n0 : nb;
+        size_t mq = (size_t)gc.N * Q;
+        LC_TRY(im2col(c, cols, x->buf, x->off + (size_t)n0 * CHW, &gc));
+        LC_TRY(gemm(c, 0, 0, (size_t)O, mq, CKK, w->buf, w->off, CKK, cols, 0, mq, 0.0f, tmp, 0,
+                    mq));
+        LC_TRY(cols_to_nchw(c, (*y)->buf, (*y)->off + (size_t)n0 * O * Q, tmp, 0, gc.N, O, Q, b, 0,
+                            (int)act, alpha));
+    }
     lc_node *nd;
     LC_TRY(lc_record(c, &nd, "conv2d", conv_bw, *y, in, 3));
     if (nd) {
         node_geom(nd, &g);
         nd->iv[10] = act;
         nd->fv[0] = alpha;
-        nd->saved[0] = cols;
     }
     return LC_OK;
 }
@@ -236,34 +269,43 @@ lc_status lc_conv2d(lc_ctx *c, lc_tensor **y, lc_tensor *x, lc_tensor *w, lc_ten
 
 // --- transposed conv: x (N, C, H, W), w (C, O, KH, KW) -> (N, O, OH, OW) ------------
 // The adjoint of a conv from y's grid to x's: geometry g has the image side
-// = y (N, O, OH, OW) and the grid = x's (H, W). Node: g; saved[0] = x' (C, N*H*W).
+// = y (N, O, OH, OW) and the grid = x's (H, W). Node: g. Both passes go chunk
+// by chunk of images; the backward re-reads x in the GEMM's layout per chunk.
 
 static lc_status convt_bw(lc_ctx *c, lc_node *nd) {
     lc_tensor *x = nd->in[0], *w = nd->in[1], *b = nd->in[2], *y = nd->out;
     geom g = get_geom(nd); // image = y, grid = x
     int Cin = (int)x->shape[1], Q = g.OH * g.OW;
-    size_t OKK = (size_t)g.C * g.KH * g.KW, NQ = (size_t)g.N * Q;
+    size_t OKK = (size_t)g.C * g.KH * g.KW, YI = (size_t)g.C * g.H * g.W;
     cl_mem gy;
     size_t gyo;
     lc_grad_source(y, &gy, &gyo);
     if (b) LC_TRY(channel_sum(c, b, gy, gyo, g.N, g.C, g.H * g.W));
     int wx, ww, accx, accw;
-    cl_mem gx, gw, dcols;
+    cl_mem gx, gw, dcols, xc = NULL, dxc = NULL;
     size_t gxo, gwo;
     LC_TRY(lc_grad_target(c, x, &wx, &gx, &gxo, &accx));
     LC_TRY(lc_grad_target(c, w, &ww, &gw, &gwo, &accw));
     if (!wx && !ww) return LC_OK;
-    LC_TRY(lc_scratch(c, &dcols, OKK * NQ));
-    LC_TRY(im2col(c, dcols, gy, gyo, &g)); // (OKK, N*H*W)
-    if (ww)                                // dW (C, OKK) (+)= x' (C, NQ) dcols^T
-        LC_TRY(gemm(c, 0, 1, (size_t)Cin, OKK, NQ, nd->saved[0]->buf, 0, NQ, dcols, 0, NQ,
-                    accw ? 1.0f : 0.0f, gw, gwo, OKK));
-    if (wx) { // dx' (C, NQ) = W (C, OKK) dcols
-        cl_mem dxc;
-        LC_TRY(lc_scratch(c, &dxc, (size_t)Cin * NQ));
-        LC_TRY(gemm(c, 0, 0, (size_t)Cin, NQ, OKK, w->buf, w->off, OKK, dcols, 0, NQ, 0.0f, dxc, 0,
-                    NQ));
-        LC_TRY(cols_to_nchw(c, gx, gxo, dxc, 0, g.N, Cin, Q, NULL, accx, 0, 0.0f));
+    int nb = chunk_images((OKK > (size_t)Cin ? OKK : (size_t)Cin) * Q, g.N);
+    LC_TRY(lc_scratch(c, &dcols, OKK * nb * Q));
+    if (ww) LC_TRY(lc_scratch(c, &xc, (size_t)Cin * nb * Q));
+    if (wx) LC_TRY(lc_scratch(c, &dxc, (size_t)Cin * nb * Q));
+    for (int n0 = 0; n0 < g.N; n0 += nb) {
+        geom gc = g;
+        gc.N = g.N - n0 < nb ? g.N - n0 : nb;
+        size_t mq = (size_t)gc.N * Q, xoff = (size_t)n0 * Cin * Q;
+        LC_TRY(im2col(c, dcols, gy, gyo + (size_t)n0 * YI, &gc)); // (OKK, mQ)
+        if (ww) { // dW (C, OKK) (+)= x' (C, mQ) dcols^T
+            LC_TRY(nchw_to_cols(c, xc, x->buf, x->off + xoff, gc.N, Cin, Q, NULL, 0, 0, 0.0f));
+            LC_TRY(gemm(c, 0, 1, (size_t)Cin, OKK, mq, xc, 0, mq, dcols, 0, mq,
+                        accw || n0 > 0 ? 1.0f : 0.0f, gw, gwo, OKK));
+        }
+        if (wx) { // dx' (C, mQ) = W (C, OKK) dcols
+            LC_TRY(gemm(c, 0, 0, (size_t)Cin, mq, OKK, w->buf, w->off, OKK, dcols, 0, mq, 0.0f,
+                        dxc, 0, mq));
+            LC_TRY(cols_to_nchw(c, gx, gxo + xoff, dxc, 0, gc.N, Cin, Q, NULL, accx, 0, 0.0f));
+        }
     }
     return LC_OK;
 }
@@ -292,22 +334,26 @@ lc_status lc_conv_transpose2d(lc_ctx *c, lc_tensor **y, lc_tensor *x, lc_tensor 
     if (OKK * NQ > (size_t)INT_MAX)
         return lc_shape_fail("conv_transpose2d", "too large for 32-bit indexing:", x, w);
     LC_TRY(lc_check_numel("conv_transpose2d", x));
-    lc_tensor *xc, *in[3] = {x, w, b};
-    LC_TRY(lc_tensor_new(c, &xc, 2, (int64_t[]){Cin, (int64_t)NQ}));
+    lc_tensor *in[3] = {x, w, b};
     LC_TRY(lc_tensor_out(c, y, 4, (int64_t[]){N, O, OH, OW}, in, 3));
-    cl_mem cols;
-    LC_TRY(lc_scratch(c, &cols, OKK * NQ));
-    LC_TRY(nchw_to_cols(c, xc->buf, x->buf, x->off, N, Cin, H * W, NULL, 0, 0.0f));
-    // cols (OKK, NQ) = W^T (OKK, C) x' (C, NQ)
-    LC_TRY(gemm(c, 1, 0, OKK, NQ, (size_t)Cin, w->buf, w->off, OKK, xc->buf, 0, NQ, 0.0f, cols, 0,
-                NQ));
-    LC_TRY(col2im(c, (*y)->buf, (*y)->off, cols, &g, 0, b));
+    int Q = H * W, nb = chunk_images((OKK > (size_t)Cin ? OKK : (size_t)Cin) * Q, N);
+    cl_mem cols, xc;
+    LC_TRY(lc_scratch(c, &cols, OKK * nb * Q));
+    LC_TRY(lc_scratch(c, &xc, (size_t)Cin * nb * Q));
+    for (int n0 = 0; n0 < N; n0 += nb) {
+        geom gc = g;
+        gc.N = N - n0 < nb ? N - n0 : nb;
+        size_t mq = (size_t)gc.N * Q;
+        LC_TRY(nchw_to_cols(c, xc, x->buf, x->off + (size_t)n0 * Cin * Q, gc.N, Cin, Q, NULL, 0, 0,
+                            0.0f));
+        // cols (OKK, mQ) = W^T (OKK, C) x' (C, mQ); then gathered into y (+ b)
+        LC_TRY(gemm(c, 1, 0, OKK, mq, (size_t)Cin, w->buf, w->off, OKK, xc, 0, mq, 0.0f, cols, 0,
+                    mq));
+        LC_TRY(col2im(c, (*y)->buf, (*y)->off + (size_t)n0 * O * OH * OW, cols, &gc, 0, b));
+    }
     lc_node *nd;
     LC_TRY(lc_record(c, &nd, "conv_transpose2d", convt_bw, *y, in, 3));
-    if (nd) {
-        node_geom(nd, &g);
-        nd->saved[0] = xc;
-    }
+    if (nd) node_geom(nd, &g);
     return LC_OK;
 }
 
@@ -335,7 +381,7 @@ static lc_status pool_bw(lc_ctx *c, lc_node *nd) {
     for (int i = 0; i < 8; i++)
         LC_TRY(lc_set_arg(k, (cl_uint)(5 + i), sizeof(int), &v[i], "pool"));
     LC_SET(k, 13, acc);
-    return lc_launch1(c, k, "pool_bwd", x->numel);
+    return lc_launch1(c, k, "pool_bwd", (size_t)v[0] * v[1]); // one per input row
 }
 
 static lc_status pool(lc_ctx *c, lc_tensor **y, lc_tensor *x, int k_, int s, int is_max,
@@ -365,7 +411,7 @@ static lc_status pool(lc_ctx *c, lc_tensor **y, lc_tensor *x, int k_, int s, int
     LC_SET(k, 9, OH);
     LC_SET(k, 10, OW);
     LC_SET(k, 11, is_max);
-    LC_TRY(lc_launch1(c, k, name, (*y)->numel));
+    LC_TRY(lc_launch1(c, k, name, (size_t)NC * OH)); // one per output row
     lc_node *nd;
     LC_TRY(lc_record(c, &nd, name, pool_bw, *y, &x, 1));
     if (nd) {
@@ -408,7 +454,7 @@ static lc_status upsample_bw(lc_ctx *c, lc_node *nd) {
     LC_SET(k, 6, W);
     LC_SET(k, 7, f);
     LC_SET(k, 8, acc);
-    return lc_launch1(c, k, "upsample_bwd", x->numel);
+    return lc_launch1(c, k, "upsample_bwd", (size_t)NC * H); // one per input row
 }
 
 lc_status lc_upsample_nearest(lc_ctx *c, lc_tensor **y, lc_tensor *x, int f) {
@@ -430,7 +476,7 @@ lc_status lc_upsample_nearest(lc_ctx *c, lc_tensor **y, lc_tensor *x, int f) {
     LC_SET(k, 4, H);
     LC_SET(k, 5, W);
     LC_SET(k, 6, f);
-    LC_TRY(lc_launch1(c, k, "upsample_nearest", (*y)->numel));
+    LC_TRY(lc_launch1(c, k, "upsample_nearest", (size_t)NC * H * f)); // one per output row
     lc_node *nd;
     LC_TRY(lc_record(c, &nd, "upsample_nearest", upsample_bw, *y, &x, 1));
     if (nd) {
