@@ -3,105 +3,84 @@
 // "cols" layouts: (rows, N * Q) with Q = spatial positions of one image.
 
 // cols (C*KH*KW, N*OH*OW): cols[(c*KH + kh)*KW + kw, (n*OH + oh)*OW + ow] =
-// x[n, c, oh*s - p + kh, ow*s - p + kw] (0 outside). One work item writes one
-// contiguous run of OW outputs (item = (row, n, oh)): the index arithmetic is
-// per run, not per element, and stride 1 and 2 copy with vector loads/stores.
+// x[n, c, oh*s - p + kh, ow*s - p + kw] (0 outside). One work item writes the
+// OH runs of OW outputs of one (row, image): the index arithmetic is per run,
+// not per element, and stride 1 and 2 copy with vector loads/stores.
 __kernel void im2col(__global float *cols, __global const float *x, int xo, int N, int C, int H,
                      int W, int KH, int KW, int s, int p, int OH, int OW) {
     int id = get_global_id(0);
-    if (id >= C * KH * KW * N * OH) return;
-    int oh = id % OH, t = id / OH;
-    int n = t % N, r = t / N;
+    if (id >= C * KH * KW * N) return;
+    int n = id % N, r = id / N;
     int kw = r % KW, kh = (r / KW) % KH, c = r / (KW * KH);
-    int Q = OH * OW;
-    __global float *dst = cols + (size_t)r * N * Q + n * Q + oh * OW;
-    int h = oh * s - p + kh, w0 = kw - p; // input row, input column of ow = 0
-    int ow = 0;
-    if (h < 0 || h >= H) {
-        for (; ow + 3 < OW; ow += 4) vstore4((float4)(0.0f), 0, dst + ow);
+    int Q = OH * OW, w0 = kw - p; // w0: input column of ow = 0
+    __global const float *img = x + xo + (size_t)(n * C + c) * H * W;
+    // Output columns [lo, hi) read inside the row; the rest are padding.
+    int lo = w0 >= 0 ? 0 : min(OW, (-w0 + s - 1) / s);
+    int hi = W - 1 - w0 >= 0 ? min(OW, (W - 1 - w0) / s + 1) : 0;
+    hi = max(hi, lo);
+    for (int oh = 0; oh < OH; oh++) {
+        __global float *dst = cols + (size_t)r * N * Q + n * Q + oh * OW;
+        int h = oh * s - p + kh, ow = 0;
+        if (h < 0 || h >= H) {
+            for (; ow + 3 < OW; ow += 4) vstore4((float4)(0.0f), 0, dst + ow);
+            for (; ow < OW; ow++) dst[ow] = 0.0f;
+            continue;
+        }
+        __global const float *src = img + h * W + w0; // src[ow * s] = x[.., h, ow*s + w0]
+        for (; ow < lo; ow++) dst[ow] = 0.0f;
+        if (s == 1) {
+            for (; ow + 3 < hi; ow += 4) vstore4(vload4(0, src + ow), 0, dst + ow);
+        } else if (s == 2) {
+            for (; ow + 3 < hi && 2 * ow + w0 + 7 < W; ow += 4)
+                vstore4(vload8(0, src + 2 * ow).even, 0, dst + ow);
+        }
+        for (; ow < hi; ow++) dst[ow] = src[ow * s];
         for (; ow < OW; ow++) dst[ow] = 0.0f;
-        return;
-    }
-    __global const float *src = x + xo + ((size_t)(n * C + c) * H + h) * W;
-    if (s == 1) {
-        for (; ow < OW && ow + w0 < 0; ow++) dst[ow] = 0.0f;
-        int end = min(OW, W - w0); // ow < end: inside the row
-        for (; ow + 3 < end; ow += 4) vstore4(vload4(0, src + ow + w0), 0, dst + ow);
-        for (; ow < end; ow++) dst[ow] = src[ow + w0];
-        for (; ow < OW; ow++) dst[ow] = 0.0f;
-        return;
-    }
-    if (s == 2) {
-        for (; ow < OW && 2 * ow + w0 < 0; ow++) dst[ow] = 0.0f;
-        for (; ow + 3 < OW && 2 * ow + w0 + 7 < W; ow += 4)
-            vstore4(vload8(0, src + 2 * ow + w0).even, 0, dst + ow);
-    }
-    for (; ow < OW; ow++) {
-        int w = ow * s + w0;
-        float v = 0.0f;
-        if (w >= 0 && w < W) v = src[w];
-        dst[ow] = v;
     }
 }
 
 // The adjoint of im2col: x[n, c, h, w] (+)= sum of the cols entries that read
-// it (+ b[c] when has_b). A gather (no atomics): one work item per x row
-// (n, c, h); stride 1 sums float4 runs of the cols rows.
+// it (+ b[c] when has_b). A gather (no atomics): one work item per x plane
+// (n, c), row by row; stride 1 sums float4 runs of the cols rows.
+// One x row (n, c, h) of col2im: the row starts at bias (+ itself), then each
+// tap (kh, kw) that reaches it adds its run of the cols matrix, shifted, as
+// im2col copied it out (the row stays in L1 across the taps).
+void col2im_row(__global float *dst, __global const float *cols, int n, int c, int h, int N, int W,
+                int KH, int KW, int s, int p, int OH, int OW, int acc, float bias) {
+    int Q = OH * OW, NQ = N * Q, w = 0;
+    for (; w + 3 < W; w += 4)
+        vstore4(acc ? vload4(0, dst + w) + bias : (float4)(bias), 0, dst + w);
+    for (; w < W; w++) dst[w] = acc ? dst[w] + bias : bias;
+    __global const float *base = cols + (size_t)c * KH * KW * NQ + n * Q;
+    for (int kh = 0; kh < KH; kh++) {
+        int t = h + p - kh;
+        if (t < 0 || t % s) continue;
+        int oh = t / s;
+        if (oh >= OH) continue;
+        for (int kw = 0; kw < KW; kw++) {
+            __global const float *row = base + (size_t)(kh * KW + kw) * NQ + oh * OW;
+            int off = kw - p; // x column of ow = 0
+            int lo = off >= 0 ? 0 : min(OW, (-off + s - 1) / s);
+            int hi = W - 1 - off >= 0 ? min(OW, (W - 1 - off) / s + 1) : 0;
+            int ow = lo;
+            __global float *d = dst + off; // d[ow * s] = x column ow*s + off
+            if (s == 1)
+                for (; ow + 3 < hi; ow += 4)
+                    vstore4(vload4(0, d + ow) + vload4(0, row + ow), 0, d + ow);
+            for (; ow < hi; ow++) d[ow * s] += row[ow];
+        }
+    }
+}
+
 __kernel void col2im(__global float *x, int xo, __global const float *cols, int N, int C, int H,
                      int W, int KH, int KW, int s, int p, int OH, int OW, int acc,
                      __global const float *b, int bo, int has_b) {
     int id = get_global_id(0);
-    if (id >= N * C * H) return;
-    int h = id % H, t = id / H;
-    int c = t % C, n = t / C;
-    int Q = OH * OW, NQ = N * Q;
-    __global float *dst = x + xo + (size_t)id * W;
-    __global const float *base = cols + (size_t)c * KH * KW * NQ + n * Q;
-    float bias = has_b ? b[bo + c] : 0.0f;
-    if (s == 1) {
-        for (int w = 0; w < W; w += 4) {
-            float4 sum = (float4)(bias);
-            for (int kh = 0; kh < KH; kh++) {
-                int oh = h + p - kh;
-                if (oh < 0 || oh >= OH) continue;
-                for (int kw = 0; kw < KW; kw++) {
-                    __global const float *row = base + (size_t)(kh * KW + kw) * NQ + oh * OW;
-                    int ow = w + p - kw;
-                    if (ow >= 0 && ow + 3 < OW) {
-                        sum += vload4(0, row + ow);
-                    } else {
-                        float v[4] = {0.0f, 0.0f, 0.0f, 0.0f};
-                        for (int l = 0; l < 4; l++)
-                            if (ow + l >= 0 && ow + l < OW) v[l] = row[ow + l];
-                        sum += vload4(0, v);
-                    }
-                }
-            }
-            if (w + 3 < W) {
-                if (acc) sum += vload4(0, dst + w);
-                vstore4(sum, 0, dst + w);
-            } else {
-                float v[4];
-                vstore4(sum, 0, v);
-                for (int l = 0; w + l < W; l++) dst[w + l] = acc ? dst[w + l] + v[l] : v[l];
-            }
-        }
-        return;
-    }
-    for (int w = 0; w < W; w++) {
-        float sum = bias;
-        for (int kh = 0; kh < KH; kh++) {
-            int t = h + p - kh;
-            if (t < 0 || t % s) continue;
-            int oh = t / s;
-            if (oh >= OH) continue;
-            for (int kw = (w + p) % s; kw < KW && kw <= w + p; kw += s) { // on the grid
-                int ow = (w + p - kw) / s;
-                if (ow < OW) sum += base[(size_t)(kh * KW + kw) * NQ + oh * OW + ow];
-            }
-        }
-        dst[w] = acc ? dst[w] + sum : sum;
-    }
+    if (id >= N * C) return;
+    int c = id % C, n = id / C;
+    for (int h = 0; h < H; h++)
+        col2im_row(x + xo + ((size_t)id * H + h) * W, cols, n, c, h, N, W, KH, KW, s, p, OH, OW, acc,
+                   has_b ? b[bo + c] : 0.0f);
 }
 
 // Activations a conv can fuse: their derivative follows from the output y.
@@ -147,33 +126,37 @@ void st4(__global float *p, int i, int n, float4 v) {
     for (int l = 0; i + l < n; l++) p[i + l] = a[l];
 }
 
-// y[n, o, q] (+)= act(src[o, n*Q + q] + b[o]); four q per work item.
+// y[n, o, q] (+)= act(src[o, n*Q + q] + b[o]); one work item per plane (n, o).
 __kernel void cols_to_nchw(__global float *y, int yo, __global const float *src, int so, int N,
                            int O, int Q, __global const float *b, int bo, int has_b, int acc,
                            int act, float alpha) {
-    int per = (Q + 3) / 4;
-    int id = get_global_id(0);
-    int no = id / per, q = (id - no * per) * 4;
+    int no = get_global_id(0);
     if (no >= N * O) return;
     int n = no / O, o = no - n * O;
     __global const float *s4 = src + so + (size_t)o * N * Q + n * Q;
     __global float *d4 = y + yo + (size_t)no * Q;
-    float4 v = cact(act, ld4(s4, q, Q) + (has_b ? b[bo + o] : 0.0f), alpha);
-    if (acc) v += ld4(d4, q, Q);
-    st4(d4, q, Q, v);
+    float bias = has_b ? b[bo + o] : 0.0f;
+    for (int q = 0; q < Q; q += 4) {
+        float4 v = cact(act, ld4(s4, q, Q) + bias, alpha);
+        if (acc) v += ld4(d4, q, Q);
+        st4(d4, q, Q, v);
+    }
 }
 
-// dst[o, n*Q + q] = y[n, o, q] * act'(out[n, o, q]) (act = NONE: a plain layout change).
+// dst[o, n*Q + q] = y[n, o, q] * act'(out[n, o, q]) (act = NONE: a plain layout
+// change); one work item per plane (n, o).
 __kernel void nchw_to_cols(__global float *dst, __global const float *y, int yo, int N, int O,
                            int Q, __global const float *out, int oo, int act, float alpha) {
-    int per = (Q + 3) / 4;
-    int id = get_global_id(0);
-    int no = id / per, q = (id - no * per) * 4;
+    int no = get_global_id(0);
     if (no >= N * O) return;
     int n = no / O, o = no - n * O;
-    float4 v = ld4(y + yo + (size_t)no * Q, q, Q);
-    if (act) v *= cact_grad(act, ld4(out + oo + (size_t)no * Q, q, Q), alpha);
-    st4(dst + (size_t)o * N * Q + n * Q, q, Q, v);
+    __global const float *src = y + yo + (size_t)no * Q, *yv = out + oo + (size_t)no * Q;
+    __global float *d = dst + (size_t)o * N * Q + n * Q;
+    for (int q = 0; q < Q; q += 4) {
+        float4 v = ld4(src, q, Q);
+        if (act) v *= cact_grad(act, ld4(yv, q, Q), alpha);
+        st4(d, q, Q, v);
+    }
 }
 
 // db[o] (+)= sum over n and q of dy[n, o, q]: the bias gradient of a conv.
@@ -195,12 +178,10 @@ __kernel void channel_sum(__global float *db, int dbo, __global const float *dy,
 
 // Pooling over k x k windows with stride s (no padding); y (N*C, OH, OW).
 // Max pooling records the winning input index (within the image plane). One
-// work item per output row (nc, oh); 2x2 stride 2 reads float8 pairs of rows.
-__kernel void pool_fwd(__global float *y, __global int *arg, __global const float *x, int xo,
-                       int NC, int H, int W, int k, int s, int OH, int OW, int is_max) {
-    int id = get_global_id(0);
-    if (id >= NC * OH) return;
-    int oh = id % OH, nc = id / OH;
+// work item per plane nc, row by row; 2x2 stride 2 reads float8 pairs of rows.
+void pool_fwd_row(__global float *y, __global int *arg, __global const float *x, int xo, int nc,
+                  int oh, int H, int W, int k, int s, int OH, int OW, int is_max) {
+    int id = nc * OH + oh;
     __global const float *p = x + xo + (size_t)nc * H * W;
     __global float *yr = y + (size_t)id * OW;
     __global int *ar = arg + (size_t)id * OW;
@@ -228,6 +209,20 @@ __kernel void pool_fwd(__global float *y, __global int *arg, __global const floa
             vstore4(best, 0, yr + ow);
             vstore4(at, 0, ar + ow);
         }
+        for (; ow < OW; ow++) { // the row's tail, one window at a time
+            float2 a = vload2(0, r0 + 2 * ow), b = vload2(0, r1 + 2 * ow);
+            int where = 2 * oh * W + 2 * ow;
+            float best = a.x;
+            if (a.y > best) best = a.y, where = 2 * oh * W + 2 * ow + 1;
+            if (b.x > best) best = b.x, where = (2 * oh + 1) * W + 2 * ow;
+            if (b.y > best) best = b.y, where = (2 * oh + 1) * W + 2 * ow + 1;
+            if (is_max) {
+                yr[ow] = best;
+                ar[ow] = where;
+            } else {
+                yr[ow] = (a.x + a.y + b.x + b.y) * 0.25f;
+            }
+        }
     }
     for (; ow < OW; ow++) {
         float best = -INFINITY, sum = 0.0f;
@@ -251,14 +246,19 @@ __kernel void pool_fwd(__global float *y, __global int *arg, __global const floa
     }
 }
 
+__kernel void pool_fwd(__global float *y, __global int *arg, __global const float *x, int xo,
+                       int NC, int H, int W, int k, int s, int OH, int OW, int is_max) {
+    int nc = get_global_id(0);
+    if (nc >= NC) return;
+    for (int oh = 0; oh < OH; oh++) pool_fwd_row(y, arg, x, xo, nc, oh, H, W, k, s, OH, OW, is_max);
+}
+
 // dx (+)= the pooled gradients that came from each input (gather over windows).
-// One work item per input row (nc, h); 2x2 stride 2 writes float8 runs.
-__kernel void pool_bwd(__global float *dx, int dxo, __global const float *dy, int dyo,
-                       __global const int *arg, int NC, int H, int W, int k, int s, int OH, int OW,
-                       int is_max, int acc) {
-    int id = get_global_id(0);
-    if (id >= NC * H) return;
-    int h = id % H, nc = id / H;
+// One work item per plane nc, row by row; 2x2 stride 2 writes float8 runs.
+void pool_bwd_row(__global float *dx, int dxo, __global const float *dy, int dyo,
+                  __global const int *arg, int nc, int h, int H, int W, int k, int s, int OH, int OW,
+                  int is_max, int acc) {
+    int id = nc * H + h;
     __global float *dr = dx + dxo + (size_t)id * W;
     int w = 0;
     if (k == 2 && s == 2 && h / 2 < OH) {
@@ -277,6 +277,16 @@ __kernel void pool_bwd(__global float *dx, int dxo, __global const float *dy, in
             float8 v = (float8)(e.x, o.x, e.y, o.y, e.z, o.z, e.w, o.w);
             if (acc) v += vload8(0, dr + w);
             vstore8(v, 0, dr + w);
+        }
+        for (; w + 1 < W && w / 2 < OW; w += 2) { // the row's tail, one window at a time
+            float g = gr[w / 2];
+            float2 v = (float2)(g * 0.25f);
+            if (is_max) {
+                int a = ar[w / 2];
+                v = (float2)(a == h * W + w ? g : 0.0f, a == h * W + w + 1 ? g : 0.0f);
+            }
+            if (acc) v += vload2(0, dr + w);
+            vstore2(v, 0, dr + w);
         }
     }
     int oh0 = h - k + 1 > 0 ? (h - k + 1 + s - 1) / s : 0, oh1 = min(h / s, OH - 1);
@@ -297,14 +307,20 @@ __kernel void pool_bwd(__global float *dx, int dxo, __global const float *dy, in
     }
 }
 
+__kernel void pool_bwd(__global float *dx, int dxo, __global const float *dy, int dyo,
+                       __global const int *arg, int NC, int H, int W, int k, int s, int OH, int OW,
+                       int is_max, int acc) {
+    int nc = get_global_id(0);
+    if (nc >= NC) return;
+    for (int h = 0; h < H; h++)
+        pool_bwd_row(dx, dxo, dy, dyo, arg, nc, h, H, W, k, s, OH, OW, is_max, acc);
+}
+
 // Nearest upsampling by f: y[nc, h, w] = x[nc, h / f, w / f]. One work item
-// per output row (nc, oh).
-__kernel void upsample_fwd(__global float *y, __global const float *x, int xo, int NC, int H,
-                           int W, int f) {
-    int id = get_global_id(0);
-    int OW = W * f, OH = H * f;
-    if (id >= NC * OH) return;
-    int oh = id % OH, nc = id / OH;
+// per plane nc, row by row.
+void upsample_fwd_row(__global float *y, __global const float *x, int xo, int nc, int oh, int H,
+                      int W, int f) {
+    int OW = W * f, id = nc * H * f + oh;
     __global const float *src = x + xo + ((size_t)nc * H + oh / f) * W;
     __global float *dst = y + (size_t)id * OW;
     int w = 0;
@@ -316,12 +332,17 @@ __kernel void upsample_fwd(__global float *y, __global const float *x, int xo, i
     for (int ow = w * f; ow < OW; ow++) dst[ow] = src[ow / f];
 }
 
-// dx[nc, h, w] (+)= the sum of its f x f copies. One work item per input row.
-__kernel void upsample_bwd(__global float *dx, int dxo, __global const float *dy, int dyo, int NC,
-                           int H, int W, int f, int acc) {
-    int id = get_global_id(0);
-    if (id >= NC * H) return;
-    int h = id % H, nc = id / H;
+__kernel void upsample_fwd(__global float *y, __global const float *x, int xo, int NC, int H,
+                           int W, int f) {
+    int nc = get_global_id(0);
+    if (nc >= NC) return;
+    for (int oh = 0; oh < H * f; oh++) upsample_fwd_row(y, x, xo, nc, oh, H, W, f);
+}
+
+// dx[nc, h, w] (+)= the sum of its f x f copies. One work item per plane nc.
+void upsample_bwd_row(__global float *dx, int dxo, __global const float *dy, int dyo, int nc, int h,
+                      int H, int W, int f, int acc) {
+    int id = nc * H + h;
     int OW = W * f;
     __global const float *g = dy + dyo + ((size_t)nc * H * f + h * f) * OW;
     __global float *dr = dx + dxo + (size_t)id * W;
@@ -339,4 +360,11 @@ __kernel void upsample_bwd(__global float *dx, int dxo, __global const float *dy
             for (int j = 0; j < f; j++) sum += g[i * OW + w * f + j];
         dr[w] = acc ? dr[w] + sum : sum;
     }
+}
+
+__kernel void upsample_bwd(__global float *dx, int dxo, __global const float *dy, int dyo, int NC,
+                           int H, int W, int f, int acc) {
+    int nc = get_global_id(0);
+    if (nc >= NC) return;
+    for (int h = 0; h < H; h++) upsample_bwd_row(dx, dxo, dy, dyo, nc, h, H, W, f, acc);
 }

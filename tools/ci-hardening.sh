@@ -14,6 +14,14 @@ seconds=${LATENTCL_FUZZ_SECONDS:-20}
 t_all=$(date +%s)
 fail=0
 
+# The Debug build for valgrind goes on one core while the fuzzers (one process at a time)
+# run on the other.
+if [ ! -f "$vbuild/CMakeCache.txt" ]; then
+    cmake -S . -B "$vbuild" -DCMAKE_BUILD_TYPE=Debug >/dev/null
+fi
+LATENTCL_VALGRIND_JOBS=1 tools/valgrind.sh "$vbuild" --build-only >"$vbuild.hardening-build.log" 2>&1 &
+vpid=$!
+
 t=$(date +%s)
 echo "--- hardening: libFuzzer, ${seconds} s per target"
 tools/fuzz.sh "$seconds" || fail=1
@@ -21,9 +29,11 @@ echo "--- hardening: fuzzing took $(($(date +%s) - t)) s"
 
 t=$(date +%s)
 echo "--- hardening: valgrind memcheck (Debug build in $vbuild)"
-if [ ! -f "$vbuild/CMakeCache.txt" ]; then
-    cmake -S . -B "$vbuild" -DCMAKE_BUILD_TYPE=Debug >/dev/null
+if ! wait "$vpid"; then
+    cat "$vbuild.hardening-build.log" >&2
+    fail=1
 fi
+echo "--- hardening: Debug build finished $(($(date +%s) - t)) s after the fuzzers"
 tools/valgrind.sh "$vbuild" || fail=1
 echo "--- hardening: valgrind took $(($(date +%s) - t)) s"
 

@@ -40,7 +40,10 @@ else
     for d in "$root"/tests/fuzz/corpus/*/; do targets+=("$(basename "$d")"); done
 fi
 
-scratch=$(mktemp -d "${TMPDIR:-/tmp}/latentcl-fuzz.XXXXXX")
+# The inputs are written to files for the readers: memory-backed /dev/shm when there is one.
+base=${TMPDIR:-/tmp}
+[ -d /dev/shm ] && [ -w /dev/shm ] && base=/dev/shm
+scratch=$(mktemp -d "$base/latentcl-fuzz.XXXXXX")
 trap 'rm -rf "$scratch"' EXIT
 artifacts="$build/artifacts"
 mkdir -p "$artifacts"

@@ -128,7 +128,7 @@ lc_status lc_vocab_build(lc_vocab *out, const char *const *captions, int64_t n, 
     size_t merge_at = 4096; // merge duplicates now and then to keep the table small
     for (int64_t i = 0; i < n && !t.failed; i++) {
         lc_tokenize_words(captions[i] ? captions[i] : "", count_word, &t);
-        if (t.n >= merge_at || i == n - 1) {
+        if (t.n > 0 && (t.n >= merge_at || i == n - 1)) { // qsort(NULL, 0) is undefined
             qsort(t.items, t.n, sizeof *t.items, cmp_word);
             merge_sorted(&t);
             if (2 * t.n > merge_at) merge_at = 2 * t.n;
@@ -139,7 +139,7 @@ lc_status lc_vocab_build(lc_vocab *out, const char *const *captions, int64_t n, 
         s = lc_fail(LC_ERR_NOMEM, "vocabulary: out of memory");
         goto done;
     }
-    qsort(t.items, t.n, sizeof *t.items, cmp_frequency);
+    if (t.n > 0) qsort(t.items, t.n, sizeof *t.items, cmp_frequency);
     size_t keep = 0;
     while (keep < t.n && t.items[keep].count >= (min_count > 1 ? min_count : 1))
         keep++;

@@ -39,11 +39,14 @@ lc_status lc_set_arg(cl_kernel k, cl_uint i, size_t size, const void *value, con
     return LC_OK;
 }
 
-static lc_gemm_backend gemm_from_env(void) {
+static lc_status gemm_from_env(lc_gemm_backend *out) {
     const char *g = getenv("LATENTCL_GEMM");
-    if (g && !strcmp(g, "clblast")) return LC_GEMM_CLBLAST;
-    if (g && !strcmp(g, "host")) return LC_GEMM_HOST;
-    return LC_GEMM_AUTO;
+    *out = LC_GEMM_AUTO;
+    if (!g || !*g || !strcmp(g, "auto")) return LC_OK;
+    if (!strcmp(g, "clblast")) *out = LC_GEMM_CLBLAST;
+    else if (!strcmp(g, "host")) *out = LC_GEMM_HOST;
+    else return lc_fail(LC_ERR_INVALID_ARG, "LATENTCL_GEMM=%s: expected auto, clblast or host", g);
+    return LC_OK;
 }
 
 lc_status lc_device_open(lc_device **out, const lc_device_options *opts) {
@@ -52,6 +55,8 @@ lc_status lc_device_open(lc_device **out, const lc_device_options *opts) {
     o.profile = -1;
     if (opts) o = *opts;
 
+    lc_gemm_backend gemm = o.gemm;
+    if (gemm == LC_GEMM_AUTO) LC_TRY(gemm_from_env(&gemm));
     lc_device_info *list = NULL;
     int count = 0, index = -1;
     LC_TRY(lc_device_list(&list, &count));
@@ -80,7 +85,7 @@ lc_status lc_device_open(lc_device **out, const lc_device_options *opts) {
     // native kernel's pointer slots in its own buffer order, not ours).
     dev->host_buffers = dev->info.is_cpu && dev->info.native_kernels;
     dev->threads = o.threads;
-    dev->gemm = o.gemm != LC_GEMM_AUTO ? o.gemm : gemm_from_env();
+    dev->gemm = gemm;
 
     s = lc_device_handles(&dev->platform, &dev->device, index);
     if (s != LC_OK) goto fail;

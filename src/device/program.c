@@ -258,7 +258,7 @@ static lc_status build_program(lc_device *dev, lc_program_entry *prog) {
 
 static lc_status build_expanded(lc_device *dev, lc_program_entry *prog, const char *source,
                                 size_t length) {
-    uint64_t key[2];
+    uint64_t key[2] = {0, 0};
     char path[1200] = "";
     if (dev->cache_dir[0]) {
         cache_key(key, dev, source, length);

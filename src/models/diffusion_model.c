@@ -116,7 +116,7 @@ static lc_status get_num(const cJSON *j, const char *k, double *v) {
 }
 
 static lc_status get_int(const cJSON *j, const char *k, int *v) {
-    double d;
+    double d = 0;
     LC_TRY(get_num(j, k, &d));
     if (d != floor(d) || fabs(d) > 1e9)
         return lc_fail(LC_ERR_FORMAT, "diffusion config: \"%s\" is not an integer", k);

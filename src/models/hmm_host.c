@@ -195,6 +195,7 @@ double lc_hmm_posterior_decode(int32_t *states, const lc_hmm *h, const lc_sequen
 double lc_hmm_viterbi(int32_t *states, const lc_hmm *h, const lc_sequences *x, int64_t seq) {
     int k = h->k;
     int64_t T = lc_sequence_length(x, seq);
+    if (T < 1 || k < 1) return NAN; // an empty sequence has no path (callers refuse them earlier)
     size_t n = (size_t)T * (size_t)k;
     double *loge = malloc(n * sizeof(double)), *delta = malloc(n * sizeof(double));
     double *logA = malloc((size_t)k * k * sizeof(double));

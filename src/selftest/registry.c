@@ -6,6 +6,7 @@
 lc_status lc_check_philox_bits(lc_device *dev, lc_selftest_result *r);
 lc_status lc_check_philox_uniform(lc_device *dev, lc_selftest_result *r);
 lc_status lc_check_philox_normal(lc_device *dev, lc_selftest_result *r);
+lc_status lc_check_gemm(lc_device *dev, lc_selftest_result *r);
 lc_status lc_check_hmm_estep_categorical(lc_device *dev, lc_selftest_result *r);
 lc_status lc_check_hmm_estep_gaussian(lc_device *dev, lc_selftest_result *r);
 
@@ -13,6 +14,7 @@ const lc_check lc_checks[] = {
     {"philox_bits", lc_check_philox_bits},
     {"philox_uniform", lc_check_philox_uniform},
     {"philox_normal", lc_check_philox_normal},
+    {"gemm", lc_check_gemm},
     {"hmm_estep_categorical", lc_check_hmm_estep_categorical},
     {"hmm_estep_gaussian", lc_check_hmm_estep_gaussian},
     LC_OP_CHECK_LIST(LC_OP_CHECK_ENTRY) // every tensor op (src/tensor/selftest_ops.h)

@@ -31,8 +31,8 @@ static lc_status im2col(lc_ctx *c, cl_mem cols, cl_mem x, size_t xoff, const geo
     LC_SET(k, 10, g->p);
     LC_SET(k, 11, g->OH);
     LC_SET(k, 12, g->OW);
-    // One work item per output run (row of cols, image, oh).
-    return lc_launch1(c, k, "im2col", (size_t)g->C * g->KH * g->KW * g->N * g->OH);
+    // One work item per (row of cols, image): OH runs of OW outputs.
+    return lc_launch1(c, k, "im2col", (size_t)g->C * g->KH * g->KW * g->N);
 }
 
 static lc_status col2im(lc_ctx *c, cl_mem x, size_t xoff, cl_mem cols, const geom *g, int acc,
@@ -58,7 +58,7 @@ static lc_status col2im(lc_ctx *c, cl_mem x, size_t xoff, cl_mem cols, const geo
     LC_SET(k, 14, bb);
     LC_SET(k, 15, bo);
     LC_SET(k, 16, has_b);
-    return lc_launch1(c, k, "col2im", (size_t)g->N * g->C * g->H); // one per x row
+    return lc_launch1(c, k, "col2im", (size_t)g->N * g->C); // one per x plane
 }
 
 // y (N, O, Q) (+)= act(src (O, N*Q) + b).
@@ -81,7 +81,7 @@ static lc_status cols_to_nchw(lc_ctx *c, cl_mem y, size_t yoff, cl_mem src, size
     LC_SET(k, 10, acc);
     LC_SET(k, 11, act);
     LC_SET(k, 12, alpha);
-    return lc_launch1(c, k, "cols_to_nchw", (size_t)N * O * (((size_t)Q + 3) / 4));
+    return lc_launch1(c, k, "cols_to_nchw", (size_t)N * O); // one per plane
 }
 
 // dst (O, N*Q) = y (N, O, Q) * act'(out) (out: the activation's output; unused for NONE).
@@ -101,7 +101,7 @@ static lc_status nchw_to_cols(lc_ctx *c, cl_mem dst, cl_mem y, size_t yoff, int 
     LC_SET(k, 7, oo);
     LC_SET(k, 8, act);
     LC_SET(k, 9, alpha);
-    return lc_launch1(c, k, "nchw_to_cols", (size_t)N * O * (((size_t)Q + 3) / 4));
+    return lc_launch1(c, k, "nchw_to_cols", (size_t)N * O); // one per plane
 }
 
 // db (+)= the sums over n and q of dy (N, O, Q): g, go, acc from lc_grad_target.
@@ -135,7 +135,10 @@ static lc_status channel_sum(lc_ctx *c, lc_tensor *b, cl_mem dy, size_t dyoff, i
 // GEMM output next to it) stays in cache: `floats_per_image` = the larger of
 // the two per image. The chunk's im2col is written and read back while hot
 // instead of streaming a (C*KH*KW, N*OH*OW) matrix through memory.
-enum { CHUNK_FLOATS = 4 * 1024 * 1024 }; // 16 MB
+#ifndef LC_CONV_CHUNK_FLOATS                    // (benchmarks may override it)
+#define LC_CONV_CHUNK_FLOATS (16 * 1024 * 1024) // 64 MB
+#endif
+enum { CHUNK_FLOATS = LC_CONV_CHUNK_FLOATS };
 static int chunk_images(size_t floats_per_image, int N) {
     size_t nb = floats_per_image ? CHUNK_FLOATS / floats_per_image : (size_t)N;
     return nb < 1 ? 1 : nb > (size_t)N ? N : (int)nb;
@@ -155,8 +158,9 @@ static geom get_geom(const lc_node *nd) {
 }
 
 // --- conv2d: x (N, C, H, W), w (O, C, KH, KW) -> (N, O, OH, OW), act fused ---------
-// Node: geometry of x, iv[10] = act; fv[0] = alpha. The backward recomputes the
-// im2col of each chunk (cheaper than keeping the whole matrix in memory).
+// Node: geometry of x, iv[10] = act; fv[0] = alpha; saved[0] = the im2col matrix
+// when the batch was one chunk, else NULL: the backward recomputes each chunk's
+// (cheaper than streaming a large matrix through memory twice).
 
 static lc_status conv_bw(lc_ctx *c, lc_node *nd) {
     lc_tensor *x = nd->in[0], *w = nd->in[1], *b = nd->in[2], *y = nd->out;
@@ -174,7 +178,8 @@ static lc_status conv_bw(lc_ctx *c, lc_node *nd) {
     if (b) LC_TRY(lc_grad_target(c, b, &wb, &gb, &gbo, &accb));
     int nb = chunk_images((CKK > (size_t)O ? CKK : (size_t)O) * Q, g.N);
     LC_TRY(lc_scratch(c, &dz, (size_t)O * nb * Q));
-    if (ww) LC_TRY(lc_scratch(c, &cols, CKK * nb * Q));
+    if (ww && !nd->saved[0]) LC_TRY(lc_scratch(c, &cols, CKK * nb * Q));
+    if (nd->saved[0]) cols = nd->saved[0]->buf; // nb == N: the forward's
     if (wx) LC_TRY(lc_scratch(c, &dcols, CKK * nb * Q));
     for (int n0 = 0; n0 < g.N; n0 += nb) {
         geom gc = g;
@@ -185,13 +190,13 @@ static lc_status conv_bw(lc_ctx *c, lc_node *nd) {
                             y->off + (size_t)n0 * O * Q, act, nd->fv[0]));
         if (wb) LC_TRY(channel_sum_to(c, gb, gbo, accb || !first, dz, 0, 1, O, (int)mq));
         if (ww) { // dW (O, CKK) (+)= dz (O, mQ) cols^T
-            LC_TRY(im2col(c, cols, x->buf, x->off + (size_t)n0 * CHW, &gc));
+            if (!nd->saved[0]) LC_TRY(im2col(c, cols, x->buf, x->off + (size_t)n0 * CHW, &gc));
             LC_TRY(gemm(c, 0, 1, (size_t)O, CKK, mq, dz, 0, mq, cols, 0, mq,
                         accw || !first ? 1.0f : 0.0f, gw, gwo, CKK));
         }
         if (wx) { // dcols (CKK, mQ) = W^T dz; then back to x by gathering
-            LC_TRY(gemm(c, 1, 0, CKK, mq, (size_t)O, w->buf, w->off, CKK, dz, 0, mq, 0.0f, dcols,
-                        0, mq));
+            LC_TRY(gemm(c, 1, 0, CKK, mq, (size_t)O, w->buf, w->off, CKK, dz, 0, mq, 0.0f, dcols, 0,
+                        mq));
             LC_TRY(col2im(c, gx, gxo + (size_t)n0 * CHW, dcols, &gc, accx, NULL));
         }
     }
@@ -239,16 +244,22 @@ lc_status lc_conv2d_act(lc_ctx *c, lc_tensor **y, lc_tensor *x, lc_tensor *w, lc
     lc_tensor *in[3] = {x, w, b};
     LC_TRY(lc_tensor_out(c, y, 4, (int64_t[]){g.N, O, g.OH, g.OW}, in, 3));
     int nb = chunk_images((CKK > (size_t)O ? CKK : (size_t)O) * Q, g.N);
+    lc_tensor *keep = NULL; // one chunk: keep its im2col for the backward
     cl_mem cols, tmp;
-    LC_TRY(lc_scratch(c, &cols, CKK * nb * Q));
+    if (nb == g.N && (*y)->requires_grad) {
+        LC_TRY(lc_tensor_new(c, &keep, 2, (int64_t[]){(int64_t)CKK, (int64_t)NQ}));
+        cols = keep->buf;
+    } else {
+        LC_TRY(lc_scratch(c, &cols, CKK * nb * Q));
+    }
     LC_TRY(lc_scratch(c, &tmp, (size_t)O * nb * Q));
     for (int n0 = 0; n0 < g.N; n0 += nb) { // y[chunk] = act(W cols[chunk] + b)
         geom gc = g;
         gc.N = g.N - n0 < nb ? g.N - n0 : nb;
         size_t mq = (size_t)gc.N * Q;
         LC_TRY(im2col(c, cols, x->buf, x->off + (size_t)n0 * CHW, &gc));
-        LC_TRY(gemm(c, 0, 0, (size_t)O, mq, CKK, w->buf, w->off, CKK, cols, 0, mq, 0.0f, tmp, 0,
-                    mq));
+        LC_TRY(
+            gemm(c, 0, 0, (size_t)O, mq, CKK, w->buf, w->off, CKK, cols, 0, mq, 0.0f, tmp, 0, mq));
         LC_TRY(cols_to_nchw(c, (*y)->buf, (*y)->off + (size_t)n0 * O * Q, tmp, 0, gc.N, O, Q, b, 0,
                             (int)act, alpha));
     }
@@ -258,6 +269,7 @@ lc_status lc_conv2d_act(lc_ctx *c, lc_tensor **y, lc_tensor *x, lc_tensor *w, lc
         node_geom(nd, &g);
         nd->iv[10] = act;
         nd->fv[0] = alpha;
+        nd->saved[0] = keep;
     }
     return LC_OK;
 }
@@ -302,8 +314,8 @@ static lc_status convt_bw(lc_ctx *c, lc_node *nd) {
                         accw || n0 > 0 ? 1.0f : 0.0f, gw, gwo, OKK));
         }
         if (wx) { // dx' (C, mQ) = W (C, OKK) dcols
-            LC_TRY(gemm(c, 0, 0, (size_t)Cin, mq, OKK, w->buf, w->off, OKK, dcols, 0, mq, 0.0f,
-                        dxc, 0, mq));
+            LC_TRY(gemm(c, 0, 0, (size_t)Cin, mq, OKK, w->buf, w->off, OKK, dcols, 0, mq, 0.0f, dxc,
+                        0, mq));
             LC_TRY(cols_to_nchw(c, gx, gxo + xoff, dxc, 0, gc.N, Cin, Q, NULL, accx, 0, 0.0f));
         }
     }
@@ -347,8 +359,8 @@ lc_status lc_conv_transpose2d(lc_ctx *c, lc_tensor **y, lc_tensor *x, lc_tensor 
         LC_TRY(nchw_to_cols(c, xc, x->buf, x->off + (size_t)n0 * Cin * Q, gc.N, Cin, Q, NULL, 0, 0,
                             0.0f));
         // cols (OKK, mQ) = W^T (OKK, C) x' (C, mQ); then gathered into y (+ b)
-        LC_TRY(gemm(c, 1, 0, OKK, mq, (size_t)Cin, w->buf, w->off, OKK, xc, 0, mq, 0.0f, cols, 0,
-                    mq));
+        LC_TRY(
+            gemm(c, 1, 0, OKK, mq, (size_t)Cin, w->buf, w->off, OKK, xc, 0, mq, 0.0f, cols, 0, mq));
         LC_TRY(col2im(c, (*y)->buf, (*y)->off + (size_t)n0 * O * OH * OW, cols, &gc, 0, b));
     }
     lc_node *nd;
@@ -381,7 +393,7 @@ static lc_status pool_bw(lc_ctx *c, lc_node *nd) {
     for (int i = 0; i < 8; i++)
         LC_TRY(lc_set_arg(k, (cl_uint)(5 + i), sizeof(int), &v[i], "pool"));
     LC_SET(k, 13, acc);
-    return lc_launch1(c, k, "pool_bwd", (size_t)v[0] * v[1]); // one per input row
+    return lc_launch1(c, k, "pool_bwd", (size_t)v[0]); // one per plane
 }
 
 static lc_status pool(lc_ctx *c, lc_tensor **y, lc_tensor *x, int k_, int s, int is_max,
@@ -411,7 +423,7 @@ static lc_status pool(lc_ctx *c, lc_tensor **y, lc_tensor *x, int k_, int s, int
     LC_SET(k, 9, OH);
     LC_SET(k, 10, OW);
     LC_SET(k, 11, is_max);
-    LC_TRY(lc_launch1(c, k, name, (size_t)NC * OH)); // one per output row
+    LC_TRY(lc_launch1(c, k, name, (size_t)NC)); // one per plane
     lc_node *nd;
     LC_TRY(lc_record(c, &nd, name, pool_bw, *y, &x, 1));
     if (nd) {
@@ -454,7 +466,7 @@ static lc_status upsample_bw(lc_ctx *c, lc_node *nd) {
     LC_SET(k, 6, W);
     LC_SET(k, 7, f);
     LC_SET(k, 8, acc);
-    return lc_launch1(c, k, "upsample_bwd", (size_t)NC * H); // one per input row
+    return lc_launch1(c, k, "upsample_bwd", (size_t)NC); // one per plane
 }
 
 lc_status lc_upsample_nearest(lc_ctx *c, lc_tensor **y, lc_tensor *x, int f) {
@@ -476,7 +488,7 @@ lc_status lc_upsample_nearest(lc_ctx *c, lc_tensor **y, lc_tensor *x, int f) {
     LC_SET(k, 4, H);
     LC_SET(k, 5, W);
     LC_SET(k, 6, f);
-    LC_TRY(lc_launch1(c, k, "upsample_nearest", (size_t)NC * H * f)); // one per output row
+    LC_TRY(lc_launch1(c, k, "upsample_nearest", (size_t)NC)); // one per plane
     lc_node *nd;
     LC_TRY(lc_record(c, &nd, "upsample_nearest", upsample_bw, *y, &x, 1));
     if (nd) {

@@ -40,6 +40,7 @@ expect 1 "no OpenCL platform found.*pocl-opencl-icd" -- env OCL_ICD_VENDORS="$tm
 # Unwritable cache directory (a path under a regular file: root ignores permission bits).
 touch "$tmp/file"
 expect 0 "warning: cannot write the kernel cache at $tmp/file/cache" -- env LATENTCL_CACHE_DIR="$tmp/file/cache" "$cli" selftest --only philox_bits
+expect 1 "LATENTCL_GEMM=fast: expected auto, clblast or host" -- env LATENTCL_GEMM=fast "$cli" selftest --only philox_bits
 # Every line of --json output is one JSON object.
 "$cli" selftest --json --only philox > "$tmp/json" 2>/dev/null
 if grep -vqE '^\{.*\}$' "$tmp/json"; then echo "FAIL: selftest --json printed a non-JSON line"; fails=$((fails + 1)); fi

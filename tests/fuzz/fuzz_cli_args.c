@@ -6,7 +6,7 @@
 #include <stdbool.h>
 #include <stdlib.h>
 
-#include "cli.h"
+#include "../../tools/cli/cli.h" // tools/cli: relative, so tests/test_fuzz_corpus.c needs no include path
 #include "fuzz_util.h"
 
 int LLVMFuzzerInitialize(int *argc, char ***argv) {

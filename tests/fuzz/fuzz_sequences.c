@@ -6,7 +6,8 @@
 #include "fuzz_util.h"
 #include "latentcl/data.h"
 
-static const char *const alphabets[8] = {NULL, "a-z", "acgt", "a-zA-Z0-9", "up,down", "é-ü", "z-a", ""};
+static const char *const alphabets[8] = {NULL,      "a-z", "acgt", "a-zA-Z0-9",
+                                         "up,down", "é-ü", "z-a",  ""};
 
 static void check(const lc_sequences *s) {
     if (s->n < 0 || s->offsets[0] != 0 || s->offsets[s->n] != s->n_steps) abort();

@@ -39,7 +39,8 @@ static inline const char *fuzz_write(const char *name, const uint8_t *data, size
     char path[320];
     snprintf(path, sizeof path, "%s/%s", fuzz_dir(), name);
     int slot = 0;
-    while (slot < fuzz_n_written && strcmp(fuzz_written[slot], path)) slot++;
+    while (slot < fuzz_n_written && strcmp(fuzz_written[slot], path))
+        slot++;
     if (slot == fuzz_n_written) {
         if (fuzz_n_written == 16) abort();
         strcpy(fuzz_written[fuzz_n_written++], path);

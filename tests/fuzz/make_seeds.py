@@ -80,7 +80,8 @@ put("png", "gray1.png", png(8, 1, 1, 0, [bytes([0b10110010])]))
 
 # ---- IDX -----------------------------------------------------------------------------------
 images = struct.pack(">IIII", 0x803, 2, 3, 3) + bytes(range(0, 180, 10))
-labels = struct.pack(">II", 0x801, 5) + bytes([0, 9, 3, 1, 255])
+labels = struct.pack(">II", 0x801, 2) + bytes([0, 9])  # matches images: a valid MNIST-style pair
+put("idx", "labels-any-idx1-ubyte", struct.pack(">II", 0x801, 5) + bytes([0, 9, 3, 1, 255]))
 put("idx", "images-idx3-ubyte", images)
 put("idx", "labels-idx1-ubyte", labels)
 put("idx", "images-idx3-ubyte.gz", gzip.compress(images, mtime=0))
@@ -88,7 +89,7 @@ put("idx", "labels-idx1-ubyte.gz", gzip.compress(labels, mtime=0))
 
 # ---- captions.tsv (the folder holds a.png gray 2x2 and b.png RGB 2x2) ---------------------
 put("captions", "plain.tsv", "a.png\ta small red circle\nb.png\ta large blue square\n")
-put("captions", "header_labels.tsv", "file\tcaption\tlabel\na.png\tone cat\tcat\nb.png\ttwo dogs\tdog\na.png\tcat again\tcat\n")
+put("captions", "header_labels.tsv", "file\tcaption\tlabel\na.png\tone cat\t0\nb.png\ttwo dogs\t1\na.png\tcat again\t0\n")
 put("captions", "utf8_crlf.tsv", "b.png\tcafé — naïve ünïcode\r\na.png\t日本語のキャプション\r\n\n")
 
 # ---- tokenizer: a stored vocabulary, and captions ---------------------------------------
