@@ -15,6 +15,7 @@
 
 #include "latentcl/data.h"
 #include "latentcl/run.h"
+#include "latentcl/gemm.h"
 #include "latentcl/train.h"
 
 // The epoch key of the validation split's permutation (never a real epoch).
@@ -269,6 +270,11 @@ static lc_status write_config(trainer *t) {
     cJSON_AddItemToObject(j, "model", model);
     cJSON_AddItemToObject(j, "train", opts);
     if (info) cJSON_AddStringToObject(j, "device_name", info->name);
+    if (info) cJSON_AddStringToObject(j, "device_platform", info->platform);
+    // The GEMM path decides speed and the last bits of every result: record it.
+    cJSON_AddStringToObject(j, "gemm_backend",
+                            lc_gemm_backend_name(lc_gemm_active_backend(t->dev)));
+    cJSON_AddNumberToObject(j, "gemm_threads", lc_gemm_threads(t->dev));
     cJSON_AddStringToObject(j, "latentcl_version", LATENTCL_VERSION_STRING);
     lc_status s = lc_run_write_config(t->run, j);
     cJSON_Delete(j);
