@@ -49,6 +49,10 @@ lc_status lc_run_write_config(const lc_run *r, const struct cJSON *config);
 // Reads DIR/config.json (*out: caller frees with cJSON_Delete).
 lc_status lc_run_read_config(struct cJSON **out, const char *dir);
 
+// The checkpoint a path names: a run folder (its last.safetensors) or the file
+// itself. Writes it to file (cap bytes); LC_ERR_INVALID_ARG if it does not fit.
+lc_status lc_run_checkpoint_path(char *file, size_t cap, const char *path);
+
 // Appends one object as a line of RUN/metrics.jsonl (NaN and infinities become null).
 lc_status lc_run_log(lc_run *r, const struct cJSON *row);
 

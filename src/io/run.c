@@ -262,3 +262,12 @@ lc_status lc_run_truncate_metrics(lc_run *r, double step) {
     // The old descriptor points at the replaced file.
     return s == LC_OK ? open_metrics(r) : s;
 }
+
+lc_status lc_run_checkpoint_path(char *file, size_t cap, const char *path) {
+    struct stat st;
+    int n = stat(path, &st) == 0 && S_ISDIR(st.st_mode)
+                ? snprintf(file, cap, "%s/%s", path, LC_RUN_LAST)
+                : snprintf(file, cap, "%s", path);
+    if (n < 0 || (size_t)n >= cap) return lc_fail(LC_ERR_INVALID_ARG, "%s: path too long", path);
+    return LC_OK;
+}

@@ -6,7 +6,6 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/stat.h>
 
 #include "latentcl/checkpoint.h"
 #include "latentcl/rng.h"
@@ -277,11 +276,7 @@ lc_status lc_diffusion_new(lc_diffusion **out, lc_device *dev, const lc_diffusio
 lc_status lc_diffusion_load(lc_diffusion **out, lc_device *dev, const char *path, bool ema) {
     *out = NULL;
     char file[4096];
-    struct stat st;
-    int n = stat(path, &st) == 0 && S_ISDIR(st.st_mode)
-                ? snprintf(file, sizeof file, "%s/%s", path, LC_RUN_LAST)
-                : snprintf(file, sizeof file, "%s", path);
-    if (n < 0 || (size_t)n >= sizeof file) return lc_fail(LC_ERR_INVALID_ARG, "path too long");
+    LC_TRY(lc_run_checkpoint_path(file, sizeof file, path));
     lc_st_file *f;
     LC_TRY(lc_st_open(&f, file));
     const char *family = lc_st_meta_get(f, LC_META_FAMILY);
