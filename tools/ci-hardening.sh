@@ -19,7 +19,7 @@ fail=0
 if [ ! -f "$vbuild/CMakeCache.txt" ]; then
     cmake -S . -B "$vbuild" -DCMAKE_BUILD_TYPE=Debug >/dev/null
 fi
-LATENTCL_VALGRIND_JOBS=1 tools/valgrind.sh "$vbuild" --build-only >"$vbuild.hardening-build.log" 2>&1 &
+LATENTCL_VALGRIND_JOBS=1 tools/valgrind.sh "$vbuild" --build-only >"$vbuild/hardening-build.log" 2>&1 &
 vpid=$!
 
 t=$(date +%s)
@@ -30,7 +30,7 @@ echo "--- hardening: fuzzing took $(($(date +%s) - t)) s"
 t=$(date +%s)
 echo "--- hardening: valgrind memcheck (Debug build in $vbuild)"
 if ! wait "$vpid"; then
-    cat "$vbuild.hardening-build.log" >&2
+    cat "$vbuild/hardening-build.log" >&2
     fail=1
 fi
 echo "--- hardening: Debug build finished $(($(date +%s) - t)) s after the fuzzers"

@@ -132,15 +132,22 @@ static lc_status channel_sum(lc_ctx *c, lc_tensor *b, cl_mem dy, size_t dyoff, i
 }
 
 // The batch is processed in chunks of images whose im2col matrix (and the
-// GEMM output next to it) stays in cache: `floats_per_image` = the larger of
-// the two per image. The chunk's im2col is written and read back while hot
-// instead of streaming a (C*KH*KW, N*OH*OW) matrix through memory.
-#ifndef LC_CONV_CHUNK_FLOATS                    // (benchmarks may override it)
-#define LC_CONV_CHUNK_FLOATS (16 * 1024 * 1024) // 64 MB
+// GEMM output next to it) stays in cache: `rows` = the larger of the two
+// matrices' rows, Q = columns per image. The chunk's im2col is written and read
+// back while hot instead of streaming a (C*KH*KW, N*OH*OW) matrix through
+// memory; a chunk keeps at least CHUNK_MIN_COLS columns, as smaller GEMMs
+// lose more to their fixed costs than the cache saves.
+#ifndef LC_CONV_CHUNK_FLOATS              // (benchmarks may override these)
+#define LC_CONV_CHUNK_FLOATS (512 * 1024) // 2 MB
 #endif
-enum { CHUNK_FLOATS = LC_CONV_CHUNK_FLOATS };
-static int chunk_images(size_t floats_per_image, int N) {
-    size_t nb = floats_per_image ? CHUNK_FLOATS / floats_per_image : (size_t)N;
+#ifndef LC_CONV_CHUNK_MIN_COLS
+#define LC_CONV_CHUNK_MIN_COLS 2048
+#endif
+enum { CHUNK_FLOATS = LC_CONV_CHUNK_FLOATS, CHUNK_MIN_COLS = LC_CONV_CHUNK_MIN_COLS };
+static int chunk_images(size_t rows, int Q, int N) {
+    size_t per_image = rows * (size_t)Q, nb = per_image ? CHUNK_FLOATS / per_image : (size_t)N;
+    size_t least = ((size_t)CHUNK_MIN_COLS + Q - 1) / Q;
+    if (nb < least) nb = least;
     return nb < 1 ? 1 : nb > (size_t)N ? N : (int)nb;
 }
 
@@ -176,7 +183,7 @@ static lc_status conv_bw(lc_ctx *c, lc_node *nd) {
     LC_TRY(lc_grad_target(c, x, &wx, &gx, &gxo, &accx));
     LC_TRY(lc_grad_target(c, w, &ww, &gw, &gwo, &accw));
     if (b) LC_TRY(lc_grad_target(c, b, &wb, &gb, &gbo, &accb));
-    int nb = chunk_images((CKK > (size_t)O ? CKK : (size_t)O) * Q, g.N);
+    int nb = chunk_images(CKK > (size_t)O ? CKK : (size_t)O, Q, g.N);
     LC_TRY(lc_scratch(c, &dz, (size_t)O * nb * Q));
     if (ww && !nd->saved[0]) LC_TRY(lc_scratch(c, &cols, CKK * nb * Q));
     if (nd->saved[0]) cols = nd->saved[0]->buf; // nb == N: the forward's
@@ -243,7 +250,7 @@ lc_status lc_conv2d_act(lc_ctx *c, lc_tensor **y, lc_tensor *x, lc_tensor *w, lc
     LC_TRY(lc_check_numel("conv2d", x));
     lc_tensor *in[3] = {x, w, b};
     LC_TRY(lc_tensor_out(c, y, 4, (int64_t[]){g.N, O, g.OH, g.OW}, in, 3));
-    int nb = chunk_images((CKK > (size_t)O ? CKK : (size_t)O) * Q, g.N);
+    int nb = chunk_images(CKK > (size_t)O ? CKK : (size_t)O, Q, g.N);
     lc_tensor *keep = NULL; // one chunk: keep its im2col for the backward
     cl_mem cols, tmp;
     if (nb == g.N && (*y)->requires_grad) {
@@ -299,7 +306,7 @@ static lc_status convt_bw(lc_ctx *c, lc_node *nd) {
     LC_TRY(lc_grad_target(c, x, &wx, &gx, &gxo, &accx));
     LC_TRY(lc_grad_target(c, w, &ww, &gw, &gwo, &accw));
     if (!wx && !ww) return LC_OK;
-    int nb = chunk_images((OKK > (size_t)Cin ? OKK : (size_t)Cin) * Q, g.N);
+    int nb = chunk_images(OKK > (size_t)Cin ? OKK : (size_t)Cin, Q, g.N);
     LC_TRY(lc_scratch(c, &dcols, OKK * nb * Q));
     if (ww) LC_TRY(lc_scratch(c, &xc, (size_t)Cin * nb * Q));
     if (wx) LC_TRY(lc_scratch(c, &dxc, (size_t)Cin * nb * Q));
@@ -348,7 +355,7 @@ lc_status lc_conv_transpose2d(lc_ctx *c, lc_tensor **y, lc_tensor *x, lc_tensor 
     LC_TRY(lc_check_numel("conv_transpose2d", x));
     lc_tensor *in[3] = {x, w, b};
     LC_TRY(lc_tensor_out(c, y, 4, (int64_t[]){N, O, OH, OW}, in, 3));
-    int Q = H * W, nb = chunk_images((OKK > (size_t)Cin ? OKK : (size_t)Cin) * Q, N);
+    int Q = H * W, nb = chunk_images(OKK > (size_t)Cin ? OKK : (size_t)Cin, Q, N);
     cl_mem cols, xc;
     LC_TRY(lc_scratch(c, &cols, OKK * nb * Q));
     LC_TRY(lc_scratch(c, &xc, (size_t)Cin * nb * Q));

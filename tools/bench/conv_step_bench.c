@@ -2,7 +2,7 @@
 // tensor floor, without the optimiser. Build against a Release build:
 //   cc -O2 -I include tools/bench/conv_step_bench.c BUILD/liblatentcl.a \
 //      -lOpenCL -lclblast -lopenblas -lpng -lz -lm -o /tmp/conv_step_bench
-//   /tmp/conv_step_bench cls|vae|unet [steps]
+//   /tmp/conv_step_bench cls|vae|unet|unetfwd [steps]
 // cls:  batch 128, conv 1->32 3x3 p1 relu, maxpool2, conv 32->64 3x3 p1 relu,
 //       maxpool2, dense 3136->128 relu, dense 128->10, cross entropy.
 // vae:  batch 128, conv 1->32 4x4 s2 p1 relu, conv 32->64 4x4 s2 p1 relu,
@@ -10,6 +10,7 @@
 // unet: batch 64, the U-Net's conv shapes: conv 1->32 3x3 at 28x28, conv 32->32
 //       3x3, conv 32->64 3x3 s2, conv 64->64 3x3 at 14x14, upsample x2,
 //       conv 1x1 (skip) 64->32, conv 32->1 3x3, mean.
+// unetfwd: the unet layers forward only, gradients off (as sampling).
 // Prints ms per step; LATENTCL_PROFILE=1 adds a line per kernel (ms per step).
 #include <stdio.h>
 #include <stdlib.h>
@@ -67,9 +68,10 @@ static lc_status wb(lc_ctx *ctx, lc_tensor **w, lc_tensor **b, int i, int bias_d
 int main(int argc, char **argv) {
     const char *mode = argc > 1 ? argv[1] : "cls";
     int steps = argc > 2 ? atoi(argv[2]) : 10;
-    int cls = !strcmp(mode, "cls"), vae = !strcmp(mode, "vae"), unet = !strcmp(mode, "unet");
+    int cls = !strcmp(mode, "cls"), vae = !strcmp(mode, "vae"), fwd_only = !strcmp(mode, "unetfwd"),
+        unet = !strcmp(mode, "unet") || fwd_only;
     if (!cls && !vae && !unet) {
-        fprintf(stderr, "usage: conv_step_bench cls|vae|unet [steps]\n");
+        fprintf(stderr, "usage: conv_step_bench cls|vae|unet|unetfwd [steps]\n");
         return 2;
     }
     int B = unet ? 64 : 128;
@@ -77,6 +79,7 @@ int main(int argc, char **argv) {
     lc_ctx *ctx;
     CHECK(lc_device_open(&dev, NULL));
     CHECK(lc_ctx_create(&ctx, dev));
+    if (fwd_only) lc_set_grad_enabled(ctx, 0); // as sampling: no tape, no backward
     if (cls) {
         add(4, 32, 1, 3, 3), add(4, 64, 32, 3, 3), add(2, 128, 3136, 1, 1), add(2, 10, 128, 1, 1);
     } else if (vae) { // bias of a transposed conv is (O) = shape[1]: both 32 here by symmetry
@@ -156,7 +159,7 @@ int main(int argc, char **argv) {
             CHECK(lc_reshape(ctx, &h, h, 1, (int64_t[]){(int64_t)B * 784}));
             CHECK(lc_mean(ctx, &loss, h, 0));
         }
-        CHECK(lc_backward(ctx, loss));
+        if (!fwd_only) CHECK(lc_backward(ctx, loss));
         if (it + 1 == warm + steps) CHECK(lc_tensor_to_host(ctx, &loss_v, loss));
     }
     CHECK(lc_finish(dev));

@@ -6,7 +6,7 @@
 # .venv made by tools/setup-debian.sh (hmmlearn).
 set -euo pipefail
 build="${1:-build}"; out="${2:-bench-results.jsonl}"
-cli="$build/latentcl"
+cli="$(realpath "$build")/latentcl"; out="$(realpath -m "$out")"
 root="$(cd "$(dirname "$0")/../.." && pwd)"
 py_torch=/usr/bin/python3
 py_venv="$root/.venv/bin/python"
@@ -35,4 +35,22 @@ run "$cli" bench hmm --json
 run "$cli" bench hmm --emission gaussian --n-states 8 --dims 16 --json
 run "$cli" bench hmm --n-states 64 --iters 3 --json
 run "$cli" bench hmm --n-states 256 --iters 2 --json
+# Training steps side by side: latentcl (median of samples_per_s over logged
+# intervals, warm-up interval dropped) and the PyTorch script (median step).
+step_ms() { # RUN -> ms per step at batch 128
+  /usr/bin/python3 - "$1" <<'PY'
+import json, statistics, sys
+rows = [json.loads(l) for l in open(sys.argv[1] + "/metrics.jsonl") if '"samples_per_s"' in l]
+rates = [r["samples_per_s"] for r in rows[1:] if r.get("samples_per_s")]
+print("%.3f" % (128000.0 / statistics.median(rates)))
+PY
+}
+tmp="$(mktemp -d)"
+for fam in classifier vae; do
+  "$cli" train "$fam" --iters 600 --log-every 100 --out "$tmp/$fam" --force > /dev/null 2>&1
+  echo "{\"bench\":\"train_step\",\"framework\":\"latentcl\",\"family\":\"$fam\",\"model\":\"mlp\",\"batch\":128,\"ms_per_step\":$(step_ms "$tmp/$fam")}" | tee -a "$out"
+done
+(cd "$root/tools/bench" && run "$py_torch" classifier_reference.py --model mlp --epochs 1)
+(cd "$root/tools/bench" && run "$py_torch" vae_reference.py --epochs 1)
+rm -rf "$tmp"
 note "end"
