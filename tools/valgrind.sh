@@ -42,10 +42,10 @@ runs=0
 check() {
     local label=$1 ok=$2
     shift 2
-    local log="$scratch/log" rc=0 start
+    local log rc=0 start
+    log=$(mktemp "$scratch/log.XXXXXX")
     start=$(date +%s)
     "${vg[@]}" --error-exitcode=99 "$@" >"$log" 2>&1 </dev/null || rc=$?
-    runs=$((runs + 1))
     if [ "$rc" -eq 99 ] || ! [[ " $ok " == *" $rc "* ]]; then
         failed=1
         echo "FAIL  $label (exit $rc)"
@@ -57,11 +57,32 @@ check() {
     fi
 }
 
+# Two programs at a time (LATENTCL_VALGRIND_PARALLEL): memcheck is single-threaded and slow.
+par=${LATENTCL_VALGRIND_PARALLEL:-2}
+n_jobs=0
+launch() {
+    while [ "$(jobs -rp | wc -l)" -ge "$par" ]; do wait -n || true; done
+    n_jobs=$((n_jobs + 1))
+    (check "$@" >"$scratch/out.$n_jobs" 2>&1; echo $? >"$scratch/rc.$n_jobs") &
+}
+# Waits for every launched check, prints what each said, and notes any failure.
+collect() {
+    wait
+    for i in $(seq 1 "$n_jobs"); do
+        cat "$scratch/out.$i"
+        [ "$(cat "$scratch/rc.$i" 2>/dev/null)" = 0 ] || failed=1
+    done
+    runs=$((runs + n_jobs))
+    n_jobs=0
+    rm -f "$scratch"/out.* "$scratch"/rc.*
+}
+
 echo "valgrind.sh: host-only tests: ${tests[*]}"
 cd "$build/tests" # where ctest runs them
 for t in "${tests[@]}"; do
-    check "$t" 0 "$build/tests/$t"
+    launch "$t" 0 "$build/tests/$t"
 done
+collect
 t1=$(date +%s)
 echo "valgrind.sh: tests (the fuzz corpora included, through test_fuzz_corpus) done in $((t1 - t0)) s"
 
@@ -73,23 +94,24 @@ cli="$build/latentcl"
 # (Each CLI start costs seconds under memcheck, so a few representative files only; the
 # readers themselves see every corpus file in test_fuzz_corpus.)
 for f in "$corpus"/safetensors/*.safetensors; do
-    check "latentcl inspect $(basename "$f")" "0 1" "$cli" inspect "$f"
+    launch "latentcl inspect $(basename "$f")" "0 1" "$cli" inspect "$f"
 done
-check "latentcl inspect --json types.safetensors" 0 "$cli" inspect --json "$corpus/safetensors/types.safetensors"
+launch "latentcl inspect --json types.safetensors" 0 "$cli" inspect --json "$corpus/safetensors/types.safetensors"
 mkdir -p "$scratch/idx" "$scratch/pngs"
 cp "$corpus/idx/images-idx3-ubyte" "$scratch/idx/train-images-idx3-ubyte"
 cp "$corpus/idx/labels-idx1-ubyte" "$scratch/idx/train-labels-idx1-ubyte"
-check "latentcl data info IDX folder" 0 "$cli" data info "$scratch/idx"
+launch "latentcl data info IDX folder" 0 "$cli" data info "$scratch/idx"
 cp "$corpus/png/rgb8.png" "$scratch/pngs/a.png"
 cp "$corpus/png/rgb8.png" "$scratch/pngs/b.png"
 printf 'file\tcaption\tlabel\na.png\ta red thing\t0\nb.png\ta blue thing\t1\n' >"$scratch/pngs/captions.tsv"
-check "latentcl data info PNG folder with captions" 0 "$cli" data info --json "$scratch/pngs"
+launch "latentcl data info PNG folder with captions" 0 "$cli" data info --json "$scratch/pngs"
 for f in "$corpus"/sequences/csv_seq.bin "$corpus"/sequences/text_tokens.bin; do
     # The corpus files carry a mode byte first (bit 0: CSV).
     if [ $(($(head -c 1 "$f" | od -An -tu1) & 1)) -eq 1 ]; then ext=csv; else ext=txt; fi
-    tail -c +2 "$f" >"$scratch/seq.$ext"
-    check "latentcl data info $(basename "$f") as .$ext" "0 1" "$cli" data info "$scratch/seq.$ext"
+    tail -c +2 "$f" >"$scratch/$(basename "$f" .bin).$ext"
+    launch "latentcl data info $(basename "$f") as .$ext" "0 1" "$cli" data info "$scratch/$(basename "$f" .bin).$ext"
 done
+collect
 t3=$(date +%s)
 echo "valgrind.sh: CLI verbs done in $((t3 - t1)) s"
 echo "valgrind.sh: $runs programs under memcheck in $((t3 - t0)) s: $([ $failed -eq 0 ] && echo 'no errors, no leaks' || echo FAILED)"

@@ -191,7 +191,8 @@ static lc_status conv_bw(lc_ctx *c, lc_node *nd) {
     for (int n0 = 0; n0 < g.N; n0 += nb) {
         geom gc = g;
         gc.N = g.N - n0 < nb ? g.N - n0 : nb;
-        size_t mq = (size_t)gc.N * Q, first = n0 == 0;
+        size_t mq = (size_t)gc.N * Q;
+        int first = n0 == 0; // later chunks add to what the first wrote
         // dz (O, m*Q) = dy * act'(y) for this chunk, in the GEMM's layout.
         LC_TRY(nchw_to_cols(c, dz, gy, gyo + (size_t)n0 * O * Q, gc.N, O, Q, y->buf,
                             y->off + (size_t)n0 * O * Q, act, nd->fv[0]));
