@@ -15,6 +15,7 @@ PACKAGES=(
   libpng-dev zlib1g-dev libcjson-dev libcmocka-dev
   dataset-fashion-mnist wamerican
   python3-venv
+  clang libclang-rt-14-dev valgrind
 )
 # shellcheck disable=SC2206
 PACKAGES+=(${LATENTCL_SETUP_EXTRA:-})
