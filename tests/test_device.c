@@ -34,13 +34,15 @@ static void test_list_and_resolve(void **state) {
     assert_ok(lc_device_list(&list, &count));
     assert_true(count >= 1);
     int defaults = 0;
-    for (int i = 0; i < count; i++) defaults += list[i].is_default;
+    for (int i = 0; i < count; i++)
+        defaults += list[i].is_default;
     assert_int_equal(defaults, 1);
     assert_ok(lc_device_resolve(&idx, list, count, "cpu"));
     assert_true(list[idx].is_cpu);
     assert_ok(lc_device_resolve(&idx, list, count, "0"));
     assert_int_equal(idx, 0);
-    assert_ok(lc_device_resolve(&idx, list, count, "PTHREAD")); // case-insensitive substring of PoCL's name
+    assert_ok(lc_device_resolve(&idx, list, count,
+                                "PTHREAD")); // case-insensitive substring of PoCL's name
     assert_int_equal(lc_device_resolve(&idx, list, count, "99"), LC_ERR_NO_DEVICE);
     assert_non_null(strstr(lc_last_error(), "no device 99 (see `latentcl devices`)"));
     assert_int_equal(lc_device_resolve(&idx, list, count, "no-such-device-xyz"), LC_ERR_NO_DEVICE);
@@ -63,7 +65,8 @@ static void test_build_failure_has_log(void **state) {
     (void)state;
     lc_device *dev = NULL;
     assert_ok(lc_device_open(&dev, NULL));
-    lc_status s = lc_device_build_source(dev, "broken", "__kernel void k(__global float *x) { x[0] = undefined_name; }\n");
+    lc_status s = lc_device_build_source(
+        dev, "broken", "__kernel void k(__global float *x) { x[0] = undefined_name; }\n");
     assert_int_equal(s, LC_ERR_BUILD);
     const char *msg = lc_last_error();
     assert_non_null(strstr(msg, "'broken'"));
@@ -151,7 +154,8 @@ static void test_cache_miss_hit_corrupt(void **state) {
     // A changed source is a different key: a miss, not a stale hit.
     char path[1200];
     snprintf(path, sizeof path, "%s/one.cl", kernels);
-    const char *changed = "__kernel void k_one(__global float *x) { x[get_global_id(0)] -= 1.0f; }\n";
+    const char *changed =
+        "__kernel void k_one(__global float *x) { x[get_global_id(0)] -= 1.0f; }\n";
     assert_int_equal(test_write_file(path, changed, strlen(changed)), 0);
     assert_ok(lc_device_open(&dev, NULL));
     assert_ok(lc_device_build_all(dev));
@@ -194,7 +198,8 @@ static void test_kernels_from_dir(void **state) {
     snprintf(dir, sizeof dir, "%s/kernels", cache_dir);
     assert_int_equal(mkdir(dir, 0755), 0);
     snprintf(path, sizeof path, "%s/mine.cl", dir);
-    const char *src = "__kernel void twice(__global float *x) { size_t i = get_global_id(0); x[i] *= 2.0f; }\n";
+    const char *src =
+        "__kernel void twice(__global float *x) { size_t i = get_global_id(0); x[i] *= 2.0f; }\n";
     assert_int_equal(test_write_file(path, src, strlen(src)), 0);
     setenv("LATENTCL_KERNELS", dir, 1);
     setenv("LATENTCL_CACHE", "off", 1);
@@ -212,7 +217,8 @@ static void test_kernels_from_dir(void **state) {
     size_t g = 5;
     assert_ok(lc_launch(dev, k, "twice", 1, &g, NULL));
     assert_ok(lc_read(dev, out, buf, 0, sizeof out));
-    for (int i = 0; i < 5; i++) assert_true(out[i] == 2 * v[i]);
+    for (int i = 0; i < 5; i++)
+        assert_true(out[i] == 2 * v[i]);
     lc_buffer_free(buf);
     lc_device_close(dev);
     unsetenv("LATENTCL_KERNELS");
@@ -227,7 +233,8 @@ static void test_kernel_includes(void **state) {
     assert_int_equal(mkdir(dir, 0755), 0);
     const char *lib = "float triple(float x) { return 3.0f * x; }\n";
     const char *prog = "#include \"shared.clh\"\n"
-                       "__kernel void k(__global float *x) { x[get_global_id(0)] = triple(x[get_global_id(0)]); }\n";
+                       "__kernel void k(__global float *x) { x[get_global_id(0)] = "
+                       "triple(x[get_global_id(0)]); }\n";
     const char *bad = "#include \"missing.clh\"\n__kernel void k2(__global float *x) { }\n";
     snprintf(path, sizeof path, "%s/shared.clh", dir);
     assert_int_equal(test_write_file(path, lib, strlen(lib)), 0);
@@ -249,7 +256,8 @@ static void test_kernel_includes(void **state) {
     size_t g = 3;
     assert_ok(lc_launch(dev, k, "k", 1, &g, NULL));
     assert_ok(lc_read(dev, out, buf, 0, sizeof out));
-    for (int i = 0; i < 3; i++) assert_true(out[i] == 3 * v[i]);
+    for (int i = 0; i < 3; i++)
+        assert_true(out[i] == 3 * v[i]);
     lc_buffer_free(buf);
     assert_int_equal(lc_device_kernel(&k, dev, "broken", "k2"), LC_ERR_BUILD);
     assert_non_null(strstr(lc_last_error(), "includes unknown 'missing.clh'"));
@@ -298,9 +306,11 @@ static void test_profiling_rows(void **state) {
     cl_uint n = 3, z = 0;
     assert_ok(LC_ARG(k, 0, buf));
     assert_ok(LC_ARG(k, 1, n));
-    for (cl_uint i = 2; i < 8; i++) assert_ok(LC_ARG(k, i, z));
+    for (cl_uint i = 2; i < 8; i++)
+        assert_ok(LC_ARG(k, i, z));
     size_t g = 3;
-    for (int i = 0; i < 5; i++) assert_ok(lc_launch(dev, k, "philox_bits", 1, &g, NULL));
+    for (int i = 0; i < 5; i++)
+        assert_ok(lc_launch(dev, k, "philox_bits", 1, &g, NULL));
     lc_profile_row *rows = NULL;
     int count = 0;
     assert_ok(lc_device_profile(dev, &rows, &count));
@@ -318,8 +328,10 @@ static void test_error_names(void **state) {
     assert_string_equal(lc_cl_error_name(-54), "CL_INVALID_WORK_GROUP_SIZE");
     assert_string_equal(lc_cl_error_name(-4), "CL_MEM_OBJECT_ALLOCATION_FAILURE");
     assert_string_equal(lc_cl_error_name(-9999), "CL_UNKNOWN_ERROR(-9999)");
-    assert_int_equal(lc_cl_fail(-5, "clEnqueueNDRangeKernel(q, k, 1)", "relu_forward"), LC_ERR_OPENCL);
-    assert_string_equal(lc_last_error(), "clEnqueueNDRangeKernel failed: CL_OUT_OF_RESOURCES (relu_forward)");
+    assert_int_equal(lc_cl_fail(-5, "clEnqueueNDRangeKernel(q, k, 1)", "relu_forward"),
+                     LC_ERR_OPENCL);
+    assert_string_equal(lc_last_error(),
+                        "clEnqueueNDRangeKernel failed: CL_OUT_OF_RESOURCES (relu_forward)");
     lc_fail(LC_ERR_IO, "inner");
     lc_fail_context(LC_ERR_IO, "outer %d", 1);
     assert_string_equal(lc_last_error(), "outer 1: inner");
@@ -331,11 +343,16 @@ int main(void) {
     snprintf(pocl, sizeof pocl, "%s/pocl-cache", cache_dir);
     setenv("POCL_CACHE_DIR", pocl, 1); // PoCL's own cache must not hide our counters' meaning
     const struct CMUnitTest tests[] = {
-        cmocka_unit_test(test_list_and_resolve),      cmocka_unit_test(test_open_bad_spec),
-        cmocka_unit_test(test_build_failure_has_log), cmocka_unit_test(test_cache_miss_hit_corrupt),
-        cmocka_unit_test(test_cache_off_and_unwritable), cmocka_unit_test(test_kernels_from_dir),
-        cmocka_unit_test(test_kernel_includes), cmocka_unit_test(test_kernels_dir_missing),
-        cmocka_unit_test(test_arena_reuses_buffers),  cmocka_unit_test(test_profiling_rows),
+        cmocka_unit_test(test_list_and_resolve),
+        cmocka_unit_test(test_open_bad_spec),
+        cmocka_unit_test(test_build_failure_has_log),
+        cmocka_unit_test(test_cache_miss_hit_corrupt),
+        cmocka_unit_test(test_cache_off_and_unwritable),
+        cmocka_unit_test(test_kernels_from_dir),
+        cmocka_unit_test(test_kernel_includes),
+        cmocka_unit_test(test_kernels_dir_missing),
+        cmocka_unit_test(test_arena_reuses_buffers),
+        cmocka_unit_test(test_profiling_rows),
         cmocka_unit_test(test_error_names),
     };
     int rc = cmocka_run_group_tests(tests, NULL, NULL);

@@ -20,14 +20,16 @@ static void check_order(lc_gemm_backend backend, const int order[3]) {
     const float want[6] = {1, 4, 2, 3, 10, 4};
     cl_mem bufs[3] = {NULL, NULL, NULL}; // A, B, C
     size_t sizes[3] = {sizeof a, sizeof b, 6 * sizeof(float)};
-    for (int i = 0; i < 3; i++) assert_ok(lc_buffer_alloc(&bufs[order[i]], dev, sizes[order[i]]));
+    for (int i = 0; i < 3; i++)
+        assert_ok(lc_buffer_alloc(&bufs[order[i]], dev, sizes[order[i]]));
     assert_ok(lc_write(dev, bufs[0], 0, a, sizeof a));
     assert_ok(lc_write(dev, bufs[1], 0, b, sizeof b));
     lc_matrix ma = {bufs[0], 0, 2}, mb = {bufs[1], 0, 2}, mc = {bufs[2], 0, 3};
     assert_ok(lc_gemm(dev, 0, 1, 2, 3, 2, 1.0f, ma, mb, 0.0f, mc));
     float c[6];
     assert_ok(lc_read(dev, c, bufs[2], 0, sizeof c));
-    for (int i = 0; i < 6; i++) assert_float_equal(c[i], want[i], 1e-6);
+    for (int i = 0; i < 6; i++)
+        assert_float_equal(c[i], want[i], 1e-6);
     // A, B and C in one buffer (offsets) too.
     cl_mem one;
     assert_ok(lc_buffer_alloc(&one, dev, 16 * sizeof(float)));
@@ -36,16 +38,19 @@ static void check_order(lc_gemm_backend backend, const int order[3]) {
     lc_matrix sa = {one, 0, 2}, sb = {one, 4, 2}, sc = {one, 10, 3};
     assert_ok(lc_gemm(dev, 0, 1, 2, 3, 2, 1.0f, sa, sb, 0.0f, sc));
     assert_ok(lc_read(dev, c, one, 10 * sizeof(float), sizeof c));
-    for (int i = 0; i < 6; i++) assert_float_equal(c[i], want[i], 1e-6);
+    for (int i = 0; i < 6; i++)
+        assert_float_equal(c[i], want[i], 1e-6);
     lc_buffer_free(one);
-    for (int i = 0; i < 3; i++) lc_buffer_free(bufs[i]);
+    for (int i = 0; i < 3; i++)
+        lc_buffer_free(bufs[i]);
     lc_device_close(dev);
 }
 
 static void test_host_any_creation_order(void **state) {
     (void)state;
     const int orders[6][3] = {{0, 1, 2}, {1, 0, 2}, {2, 1, 0}, {1, 2, 0}, {2, 0, 1}, {0, 2, 1}};
-    for (int i = 0; i < 6; i++) check_order(LC_GEMM_HOST, orders[i]);
+    for (int i = 0; i < 6; i++)
+        check_order(LC_GEMM_HOST, orders[i]);
 }
 
 static void test_clblast_any_creation_order(void **state) {
@@ -70,8 +75,8 @@ static void test_host_after_kernel_and_copy(void **state) {
     const uint32_t ctr_a[4] = {1, 0, 0, 0}, ctr_b[4] = {2, 0, 0, 0};
     assert_ok(lc_rng_fill(dev, a, M * K, 1, 5, ctr_a));
     assert_ok(lc_rng_fill(dev, b, K * N, 1, 5, ctr_b));
-    cl_int err = clEnqueueCopyBuffer(lc_device_queue(dev), a, a_copy, 0, 0, M * K * sizeof(float), 0,
-                                     NULL, NULL);
+    cl_int err = clEnqueueCopyBuffer(lc_device_queue(dev), a, a_copy, 0, 0, M * K * sizeof(float),
+                                     0, NULL, NULL);
     assert_int_equal(err, CL_SUCCESS);
     lc_matrix ma = {a_copy, 0, K}, mb = {b, 0, N}, mc = {c, 0, N};
     assert_ok(lc_gemm(dev, 0, 0, M, N, K, 1.0f, ma, mb, 0.0f, mc));
@@ -82,7 +87,8 @@ static void test_host_after_kernel_and_copy(void **state) {
     for (int i = 0; i < M; i++)
         for (int j = 0; j < N; j++) {
             double want = 0;
-            for (int k = 0; k < K; k++) want += (double)ha[i * K + k] * hb[k * N + j];
+            for (int k = 0; k < K; k++)
+                want += (double)ha[i * K + k] * hb[k * N + j];
             assert_float_equal(hc[i * N + j], want, 1e-4);
         }
     lc_buffer_free(a);

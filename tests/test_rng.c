@@ -9,10 +9,13 @@
 static void test_known_answers(void **state) {
     (void)state;
     // Random123's kat_vectors for philox4x32_10.
-    struct { uint32_t ctr[4], key[2], want[4]; } kat[] = {
+    struct {
+        uint32_t ctr[4], key[2], want[4];
+    } kat[] = {
         {{0, 0, 0, 0}, {0, 0}, {0x6627e8d5u, 0xe169c58du, 0xbc57ac4cu, 0x9b00dbd8u}},
         {{~0u, ~0u, ~0u, ~0u}, {~0u, ~0u}, {0x408f276du, 0x41c83b0eu, 0xa20bc7c6u, 0x6d5451fdu}},
-        {{0x243f6a88u, 0x85a308d3u, 0x13198a2eu, 0x03707344u}, {0xa4093822u, 0x299f31d0u},
+        {{0x243f6a88u, 0x85a308d3u, 0x13198a2eu, 0x03707344u},
+         {0xa4093822u, 0x299f31d0u},
          {0xd16cfe09u, 0x94fdccebu, 0x5001e420u, 0x24126ea1u}},
     };
     for (size_t i = 0; i < sizeof kat / sizeof *kat; i++) {
@@ -27,7 +30,11 @@ static void test_device_matches_host(void **state) {
     lc_device *dev = NULL;
     assert_ok(lc_device_open(&dev, NULL));
     // Device known answers through the kernel: all three vectors.
-    struct { uint32_t ctr[4]; uint64_t seed; uint32_t want[4]; } kat[] = {
+    struct {
+        uint32_t ctr[4];
+        uint64_t seed;
+        uint32_t want[4];
+    } kat[] = {
         {{0, 0, 0, 0}, 0, {0x6627e8d5u, 0xe169c58du, 0xbc57ac4cu, 0x9b00dbd8u}},
         {{~0u, ~0u, ~0u, ~0u}, ~0ull, {0x408f276du, 0x41c83b0eu, 0xa20bc7c6u, 0x6d5451fdu}},
     };
@@ -49,7 +56,8 @@ static void test_device_matches_host(void **state) {
     assert_ok(lc_rng_fill(dev, buf, 1003, 1, 42, ctr));
     assert_ok(lc_read(dev, dv, buf, 0, sizeof dv));
     lc_rng_fill_host(hv, 1003, 1, 42, ctr);
-    for (int i = 0; i < 1003; i++) assert_float_equal(dv[i], hv[i], 1e-4);
+    for (int i = 0; i < 1003; i++)
+        assert_float_equal(dv[i], hv[i], 1e-4);
     lc_buffer_free(buf);
     lc_device_close(dev);
 }
@@ -71,7 +79,8 @@ static void test_distributions(void **state) {
     assert_true(lo > 0 && hi < 1);
     lc_rng_fill_host(v, N, 1, 7, ctr);
     double m = 0, m2 = 0;
-    for (int i = 0; i < N; i++) m += v[i], m2 += (double)v[i] * v[i];
+    for (int i = 0; i < N; i++)
+        m += v[i], m2 += (double)v[i] * v[i];
     m /= N;
     m2 = m2 / N - m * m;
     assert_true(fabs(m) < 0.01);

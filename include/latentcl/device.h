@@ -20,21 +20,21 @@ extern "C" {
 
 // What a device is and can do (filled by lc_device_list / lc_device_info).
 typedef struct {
-    int index;             // position in the flat list over all platforms
-    char platform[128];    // platform name
+    int index;          // position in the flat list over all platforms
+    char platform[128]; // platform name
     char platform_version[128];
-    char name[128];        // device name
-    char driver[64];       // driver version
-    char version[128];     // device OpenCL version
+    char name[128];    // device name
+    char driver[64];   // driver version
+    char version[128]; // device OpenCL version
     int is_gpu, is_cpu;
     unsigned compute_units;
-    uint64_t global_mem;   // bytes
-    uint64_t local_mem;    // bytes
-    uint64_t max_alloc;    // bytes, largest single buffer
+    uint64_t global_mem; // bytes
+    uint64_t local_mem;  // bytes
+    uint64_t max_alloc;  // bytes, largest single buffer
     size_t max_work_group;
     int fp64, fp16;
-    int native_kernels;    // can run clEnqueueNativeKernel (PoCL can)
-    int is_default;        // the device an empty spec picks
+    int native_kernels; // can run clEnqueueNativeKernel (PoCL can)
+    int is_default;     // the device an empty spec picks
 } lc_device_info;
 
 // Every device of every platform. *out is malloc'ed (free()). LC_ERR_NO_PLATFORM
@@ -49,9 +49,9 @@ lc_status lc_device_resolve(int *index, const lc_device_info *list, int count, c
 typedef enum { LC_GEMM_AUTO = 0, LC_GEMM_CLBLAST, LC_GEMM_HOST } lc_gemm_backend;
 
 typedef struct {
-    const char *spec;    // as lc_device_resolve
-    int threads;         // host BLAS threads for CPU devices; 0 = automatic
-    int profile;         // -1: from $LATENTCL_PROFILE, 0 off, 1 on
+    const char *spec;     // as lc_device_resolve
+    int threads;          // host BLAS threads for CPU devices; 0 = automatic
+    int profile;          // -1: from $LATENTCL_PROFILE, 0 off, 1 on
     lc_gemm_backend gemm; // LC_GEMM_AUTO: from $LATENTCL_GEMM, else the fixed rule
 } lc_device_options;
 
@@ -84,12 +84,12 @@ const char *lc_device_program_name(const lc_device *dev, int i);
 
 // What the program cache did since the device was opened.
 typedef struct {
-    uint64_t programs_built;   // compiled from source (clBuildProgram on source)
-    uint64_t cache_hits;       // loaded from a valid cached binary
-    uint64_t cache_misses;     // no cache entry
-    uint64_t cache_rejected;   // an entry existed but was corrupt, truncated or stale
-    uint64_t cache_writes;     // entries written
-    int cache_enabled;         // 0 when LATENTCL_CACHE=off or the directory is unwritable
+    uint64_t programs_built; // compiled from source (clBuildProgram on source)
+    uint64_t cache_hits;     // loaded from a valid cached binary
+    uint64_t cache_misses;   // no cache entry
+    uint64_t cache_rejected; // an entry existed but was corrupt, truncated or stale
+    uint64_t cache_writes;   // entries written
+    int cache_enabled;       // 0 when LATENTCL_CACHE=off or the directory is unwritable
 } lc_device_counters;
 lc_device_counters lc_device_get_counters(const lc_device *dev);
 const char *lc_device_cache_dir(const lc_device *dev); // "" when disabled

@@ -31,9 +31,9 @@ typedef struct {
 typedef struct {
     lc_param_info *items;
     int count, cap;
-    size_t total;   // floats, padding included
-    cl_mem data;    // (total) values, NULL until lc_params_alloc
-    cl_mem grad;    // (total) gradients
+    size_t total; // floats, padding included
+    cl_mem data;  // (total) values, NULL until lc_params_alloc
+    cl_mem grad;  // (total) gradients
 } lc_params;
 
 // Declares a parameter; *offset (may be NULL) receives its offset in floats.

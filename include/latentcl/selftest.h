@@ -9,10 +9,10 @@ extern "C" {
 #endif
 
 typedef struct {
-    const char *name;  // the op or kernel checked ("philox_bits", "gemm", "conv2d")
-    double fwd_err;    // max abs error of the device result against the host reference
-    double grad_err;   // max relative error of the backward against finite differences (< 0: none)
-    double tolerance;  // the bound both errors were held to
+    const char *name; // the op or kernel checked ("philox_bits", "gemm", "conv2d")
+    double fwd_err;   // max abs error of the device result against the host reference
+    double grad_err;  // max relative error of the backward against finite differences (< 0: none)
+    double tolerance; // the bound both errors were held to
     int ok;
     const char *detail; // optional: what was checked
 } lc_selftest_result;

@@ -11,7 +11,8 @@ lc_status lc_device_handles(cl_platform_id *p, cl_device_id *d, int index);
 int lc_grow(void **ptr, int *cap, int need, size_t elem) {
     if (need <= *cap) return 0;
     int ncap = *cap ? *cap : 8;
-    while (ncap < need) ncap *= 2;
+    while (ncap < need)
+        ncap *= 2;
     void *n = realloc(*ptr, (size_t)ncap * elem);
     if (!n) return 1;
     memset((char *)n + (size_t)*cap * elem, 0, (size_t)(ncap - *cap) * elem);
@@ -43,9 +44,12 @@ static lc_status gemm_from_env(lc_gemm_backend *out) {
     const char *g = getenv("LATENTCL_GEMM");
     *out = LC_GEMM_AUTO;
     if (!g || !*g || !strcmp(g, "auto")) return LC_OK;
-    if (!strcmp(g, "clblast")) *out = LC_GEMM_CLBLAST;
-    else if (!strcmp(g, "host")) *out = LC_GEMM_HOST;
-    else return lc_fail(LC_ERR_INVALID_ARG, "LATENTCL_GEMM=%s: expected auto, clblast or host", g);
+    if (!strcmp(g, "clblast"))
+        *out = LC_GEMM_CLBLAST;
+    else if (!strcmp(g, "host"))
+        *out = LC_GEMM_HOST;
+    else
+        return lc_fail(LC_ERR_INVALID_ARG, "LATENTCL_GEMM=%s: expected auto, clblast or host", g);
     return LC_OK;
 }
 
@@ -122,7 +126,8 @@ void lc_device_close(lc_device *dev) {
     if (dev->queue) clFinish(dev->queue);
     lc_gemm_release(dev);
     lc_profile_release(dev);
-    for (int i = 0; i < dev->n_arena; i++) lc_buffer_free(dev->arena[i].mem);
+    for (int i = 0; i < dev->n_arena; i++)
+        lc_buffer_free(dev->arena[i].mem);
     free(dev->arena);
     lc_programs_release(dev);
     if (dev->queue) clReleaseCommandQueue(dev->queue);
@@ -213,8 +218,9 @@ lc_status lc_fill_zero(lc_device *dev, cl_mem dst, size_t offset, size_t bytes) 
     if (!bytes) return LC_OK;
     float zero = 0.0f;
     if (offset % 4 == 0 && bytes % 4 == 0) {
-        LC_CL(clEnqueueFillBuffer(dev->queue, dst, &zero, sizeof zero, offset, bytes, 0, NULL, NULL),
-              "zeroing a buffer");
+        LC_CL(
+            clEnqueueFillBuffer(dev->queue, dst, &zero, sizeof zero, offset, bytes, 0, NULL, NULL),
+            "zeroing a buffer");
     } else {
         unsigned char z = 0;
         LC_CL(clEnqueueFillBuffer(dev->queue, dst, &z, 1, offset, bytes, 0, NULL, NULL),
@@ -255,6 +261,7 @@ void lc_arena_reset(lc_device *dev) { dev->arena_cursor = 0; }
 
 size_t lc_arena_bytes(const lc_device *dev) {
     size_t total = 0;
-    for (int i = 0; i < dev->n_arena; i++) total += dev->arena[i].bytes;
+    for (int i = 0; i < dev->n_arena; i++)
+        total += dev->arena[i].bytes;
     return total;
 }

@@ -10,8 +10,8 @@ typedef struct {
 } lc_kernel_entry;
 
 typedef struct {
-    char *name;         // program name (file name without .cl)
-    char *source;       // owned copy
+    char *name;   // program name (file name without .cl)
+    char *source; // owned copy
     size_t length;
     cl_program program; // NULL until built
     lc_kernel_entry *kernels;
@@ -61,9 +61,9 @@ struct lc_device {
 };
 
 // program.c
-lc_status lc_programs_load(lc_device *dev);   // embedded or $LATENTCL_KERNELS sources
+lc_status lc_programs_load(lc_device *dev); // embedded or $LATENTCL_KERNELS sources
 void lc_programs_release(lc_device *dev);
-void lc_cache_init(lc_device *dev);           // choose and check the cache directory
+void lc_cache_init(lc_device *dev); // choose and check the cache directory
 // profile.c
 lc_status lc_profile_flush(lc_device *dev);
 void lc_profile_release(lc_device *dev);

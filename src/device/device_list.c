@@ -60,7 +60,8 @@ typedef int (*device_visit_fn)(cl_platform_id p, cl_device_id d, void *user);
 static lc_status visit_devices(device_visit_fn fn, void *user) {
     cl_uint np = 0;
     cl_int err = clGetPlatformIDs(0, NULL, &np);
-    if (err == -1001 /* CL_PLATFORM_NOT_FOUND_KHR */ || (err == CL_SUCCESS && np == 0)) return no_platform();
+    if (err == -1001 /* CL_PLATFORM_NOT_FOUND_KHR */ || (err == CL_SUCCESS && np == 0))
+        return no_platform();
     if (err != CL_SUCCESS) return lc_cl_fail(err, "clGetPlatformIDs", "counting platforms");
     cl_platform_id *plats = calloc(np, sizeof *plats);
     if (!plats) return lc_fail(LC_ERR_NOMEM, "out of memory listing platforms");
@@ -148,7 +149,8 @@ static int contains_ci(const char *hay, const char *needle) {
     size_t n = strlen(needle);
     for (; *hay; hay++) {
         size_t i = 0;
-        while (i < n && hay[i] && tolower((unsigned char)hay[i]) == tolower((unsigned char)needle[i]))
+        while (i < n && hay[i] &&
+               tolower((unsigned char)hay[i]) == tolower((unsigned char)needle[i]))
             i++;
         if (i == n) return 1;
     }
@@ -192,7 +194,8 @@ lc_status lc_device_handles(cl_platform_id *p, cl_device_id *d, int index);
 lc_status lc_device_handles(cl_platform_id *p, cl_device_id *d, int index) {
     visit_state st = {.want = index};
     LC_TRY(visit_devices(collect, &st));
-    if (!st.device) return lc_fail(LC_ERR_NO_DEVICE, "no device %d (see `latentcl devices`)", index);
+    if (!st.device)
+        return lc_fail(LC_ERR_NO_DEVICE, "no device %d (see `latentcl devices`)", index);
     *p = st.platform;
     *d = st.device;
     return LC_OK;

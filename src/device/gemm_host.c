@@ -122,8 +122,8 @@ lc_status lc_gemm_run_host(lc_device *dev, const lc_gemm_call *g) {
         *ptrs[i] = host;
     }
     cl_event ev = NULL;
-    cl_int err = clEnqueueNativeKernel(dev->queue, host_gemm_run, &args, sizeof args, 0, NULL,
-                                       NULL, 0, NULL, dev->profiling ? &ev : NULL);
+    cl_int err = clEnqueueNativeKernel(dev->queue, host_gemm_run, &args, sizeof args, 0, NULL, NULL,
+                                       0, NULL, dev->profiling ? &ev : NULL);
     if (err != CL_SUCCESS) return lc_cl_fail(err, "clEnqueueNativeKernel", "host GEMM (OpenBLAS)");
     if (ev) lc_device_profile_event(dev, "gemm (host)", ev);
     return LC_OK;

@@ -26,10 +26,12 @@ lc_status lc_profile_flush(lc_device *dev) {
         cl_ulong t0 = 0, t1 = 0;
         cl_int err = clWaitForEvents(1, &p->event);
         if (err == CL_SUCCESS)
-            err = clGetEventProfilingInfo(p->event, CL_PROFILING_COMMAND_START, sizeof t0, &t0, NULL);
+            err =
+                clGetEventProfilingInfo(p->event, CL_PROFILING_COMMAND_START, sizeof t0, &t0, NULL);
         if (err == CL_SUCCESS)
             err = clGetEventProfilingInfo(p->event, CL_PROFILING_COMMAND_END, sizeof t1, &t1, NULL);
-        if (err != CL_SUCCESS && s == LC_OK) s = lc_cl_fail(err, "clGetEventProfilingInfo", p->name);
+        if (err != CL_SUCCESS && s == LC_OK)
+            s = lc_cl_fail(err, "clGetEventProfilingInfo", p->name);
         lc_profile_row *r = row_for(dev, p->name);
         if (r && err == CL_SUCCESS) {
             r->calls++;
@@ -78,7 +80,8 @@ lc_status lc_device_profile(lc_device *dev, lc_profile_row **rows, int *count) {
 }
 
 void lc_profile_release(lc_device *dev) {
-    for (int i = 0; i < dev->n_pending; i++) clReleaseEvent(dev->pending[i].event);
+    for (int i = 0; i < dev->n_pending; i++)
+        clReleaseEvent(dev->pending[i].event);
     free(dev->pending);
     free(dev->rows);
     dev->pending = NULL;

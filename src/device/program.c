@@ -25,7 +25,8 @@ enum { CACHE_HEADER = 8 + 16 + 8 + 8 };
 
 static uint64_t fnv1a(uint64_t h, const void *data, size_t n) {
     const unsigned char *p = data;
-    for (size_t i = 0; i < n; i++) h = (h ^ p[i]) * 0x100000001b3ull;
+    for (size_t i = 0; i < n; i++)
+        h = (h ^ p[i]) * 0x100000001b3ull;
     return h;
 }
 
@@ -183,8 +184,8 @@ static lc_status build_failed(lc_device *dev, cl_program prog, const char *name,
 
 static cl_program from_binary(lc_device *dev, const unsigned char *bin, size_t n) {
     cl_int err, bin_status;
-    cl_program p = clCreateProgramWithBinary(dev->context, 1, &dev->device, &n, &bin, &bin_status,
-                                             &err);
+    cl_program p =
+        clCreateProgramWithBinary(dev->context, 1, &dev->device, &n, &bin, &bin_status, &err);
     if (err != CL_SUCCESS || bin_status != CL_SUCCESS) {
         if (p) clReleaseProgram(p);
         return NULL;
@@ -223,7 +224,8 @@ static int append(char **buf, size_t *len, size_t *cap, const char *text, size_t
 // that library's text (libraries may include libraries, a few levels deep).
 static lc_status expand_includes(const lc_device *dev, const char *owner, const char *source,
                                  char **buf, size_t *len, size_t *cap, int depth) {
-    if (depth > 4) return lc_fail(LC_ERR_BUILD, "kernel program '%s': includes nest too deep", owner);
+    if (depth > 4)
+        return lc_fail(LC_ERR_BUILD, "kernel program '%s': includes nest too deep", owner);
     const char *line = source;
     while (*line) {
         const char *end = strchr(line, '\n');
@@ -250,7 +252,8 @@ static lc_status build_program(lc_device *dev, lc_program_entry *prog) {
     char *source = NULL;
     size_t length = 0, cap = 0;
     lc_status s = expand_includes(dev, prog->name, prog->source, &source, &length, &cap, 0);
-    if (s == LC_OK && !source) s = lc_fail(LC_ERR_BUILD, "kernel program '%s' is empty", prog->name);
+    if (s == LC_OK && !source)
+        s = lc_fail(LC_ERR_BUILD, "kernel program '%s' is empty", prog->name);
     if (s == LC_OK) s = build_expanded(dev, prog, source, length);
     free(source);
     return s;
@@ -312,8 +315,7 @@ static lc_status add_program(lc_device *dev, const char *name, const char *sourc
     int lib = is_library(name);
     lc_program_entry **arr = lib ? &dev->libs : &dev->programs;
     int *count = lib ? &dev->n_libs : &dev->n_programs;
-    if (lc_grow((void **)arr, lib ? &dev->cap_libs : &dev->cap_programs, *count + 1,
-                sizeof **arr))
+    if (lc_grow((void **)arr, lib ? &dev->cap_libs : &dev->cap_programs, *count + 1, sizeof **arr))
         return lc_fail(LC_ERR_NOMEM, "out of memory adding program %s", name);
     lc_program_entry *p = &(*arr)[*count];
     memset(p, 0, sizeof *p);
@@ -391,7 +393,8 @@ void lc_programs_release(lc_device *dev) {
     dev->n_libs = dev->cap_libs = 0;
     for (int i = 0; i < dev->n_programs; i++) {
         lc_program_entry *p = &dev->programs[i];
-        for (int k = 0; k < p->n_kernels; k++) clReleaseKernel(p->kernels[k].kernel);
+        for (int k = 0; k < p->n_kernels; k++)
+            clReleaseKernel(p->kernels[k].kernel);
         free(p->kernels);
         if (p->program) clReleaseProgram(p->program);
         free(p->name);
@@ -408,7 +411,8 @@ static lc_program_entry *find_program(lc_device *dev, const char *name) {
     return NULL;
 }
 
-lc_status lc_device_kernel(cl_kernel *out, lc_device *dev, const char *program, const char *kernel) {
+lc_status lc_device_kernel(cl_kernel *out, lc_device *dev, const char *program,
+                           const char *kernel) {
     *out = NULL;
     lc_program_entry *p = find_program(dev, program);
     if (!p) return lc_fail(LC_ERR_INVALID_ARG, "no kernel program '%s'", program);

@@ -6,7 +6,8 @@
 lc_status lc_rng_fill(lc_device *dev, cl_mem out, size_t count, int normal, uint64_t seed,
                       const uint32_t counter[4]) {
     if (count == 0) return LC_OK;
-    if (count > 0xFFFFFFFFull) return lc_fail(LC_ERR_INVALID_ARG, "lc_rng_fill: %zu values is too many", count);
+    if (count > 0xFFFFFFFFull)
+        return lc_fail(LC_ERR_INVALID_ARG, "lc_rng_fill: %zu values is too many", count);
     cl_kernel k;
     LC_TRY(lc_device_kernel(&k, dev, "rng", "philox_fill"));
     cl_uint n = (cl_uint)count, nrm = normal ? 1u : 0u;
@@ -54,14 +55,17 @@ void lc_rng_fill_host(float *out, size_t count, int normal, uint64_t seed,
         uint32_t ctr[4] = {counter[0] + (uint32_t)i, counter[1], counter[2], counter[3]}, r[4];
         lc_philox4x32_10(r, ctr, key);
         float v[4];
-        for (int j = 0; j < 4; j++) v[j] = lc_uniform_from_u32(r[j]);
+        for (int j = 0; j < 4; j++)
+            v[j] = lc_uniform_from_u32(r[j]);
         if (normal) {
             float rad0 = sqrtf(-2.0f * logf(v[0])), rad1 = sqrtf(-2.0f * logf(v[2]));
             float ang0 = 6.28318530717958647692f * v[1], ang1 = 6.28318530717958647692f * v[3];
             float nv[4] = {rad0 * cosf(ang0), rad0 * sinf(ang0), rad1 * cosf(ang1),
                            rad1 * sinf(ang1)};
-            for (int j = 0; j < 4; j++) v[j] = nv[j];
+            for (int j = 0; j < 4; j++)
+                v[j] = nv[j];
         }
-        for (int j = 0; j < 4 && base + (size_t)j < count; j++) out[base + (size_t)j] = v[j];
+        for (int j = 0; j < 4 && base + (size_t)j < count; j++)
+            out[base + (size_t)j] = v[j];
     }
 }

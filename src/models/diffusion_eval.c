@@ -18,7 +18,6 @@ static int sym_eig(double *a, double *w, int n) {
     return LAPACKE_dsyev(LAPACK_ROW_MAJOR, 'V', 'U', n, a, n, w);
 }
 
-
 lc_status lc_feature_stats(double *mu, double *cov, const float *f, int64_t n, int d) {
     if (n < 2) return lc_fail(LC_ERR_INVALID_ARG, "feature statistics of %lld items", (long long)n);
     memset(mu, 0, (size_t)d * sizeof *mu);

@@ -30,7 +30,8 @@ lc_status lc_params_add(lc_params *p, const char *name, int ndim, const int64_t 
     memset(it, 0, sizeof *it);
     strcpy(it->name, name);
     it->ndim = ndim;
-    for (int i = 0; i < ndim; i++) it->shape[i] = shape[i];
+    for (int i = 0; i < ndim; i++)
+        it->shape[i] = shape[i];
     it->offset = p->total;
     it->numel = numel;
     p->total += (numel + LC_PARAM_ALIGN - 1) / LC_PARAM_ALIGN * LC_PARAM_ALIGN;
@@ -61,7 +62,8 @@ const lc_param_info *lc_params_find(const lc_params *p, const char *name) {
 
 size_t lc_params_numel(const lc_params *p) {
     size_t n = 0;
-    for (int i = 0; i < p->count; i++) n += p->items[i].numel;
+    for (int i = 0; i < p->count; i++)
+        n += p->items[i].numel;
     return n;
 }
 

@@ -51,15 +51,18 @@ lc_status lc_fail_context(lc_status s, const char *fmt, ...) {
     // Append ": <old>" by hand, truncating at the buffer's end.
     size_t at = (size_t)n < sizeof last_message ? (size_t)n : sizeof last_message - 1;
     const char *sep = ": ";
-    for (const char *p = sep; *p && at + 1 < sizeof last_message; p++) last_message[at++] = *p;
-    for (const char *p = old; *p && at + 1 < sizeof last_message; p++) last_message[at++] = *p;
+    for (const char *p = sep; *p && at + 1 < sizeof last_message; p++)
+        last_message[at++] = *p;
+    for (const char *p = old; *p && at + 1 < sizeof last_message; p++)
+        last_message[at++] = *p;
     last_message[at] = '\0';
     return s;
 }
 
 const char *lc_cl_error_name(int code) {
     switch (code) {
-#define E(x, v) case v: return #x;
+#define E(x, v)                                                                                    \
+    case v: return #x;
         E(CL_SUCCESS, 0)
         E(CL_DEVICE_NOT_FOUND, -1)
         E(CL_DEVICE_NOT_AVAILABLE, -2)

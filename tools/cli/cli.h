@@ -37,9 +37,12 @@ typedef struct {
 extern cli_common g_cli;
 // Append these to a verb's table with CLI_COMMON_OPTS.
 #define CLI_COMMON_OPTS                                                                            \
-    {"--device", OPT_STRING, &g_cli.device, "OpenCL device: gpu, cpu, an index or a name part", "D"}, \
-        {"--threads", OPT_INT, &g_cli.threads, "CPU threads for host BLAS / PoCL (0: auto)", "N"},  \
-        {"--json", OPT_FLAG, &g_cli.json, "print one JSON object per line", NULL}
+    {"--device", OPT_STRING, &g_cli.device, "OpenCL device: gpu, cpu, an index or a name part",    \
+     "D"},                                                                                         \
+        {"--threads", OPT_INT, &g_cli.threads, "CPU threads for host BLAS / PoCL (0: auto)", "N"}, \
+    {                                                                                              \
+        "--json", OPT_FLAG, &g_cli.json, "print one JSON object per line", NULL                    \
+    }
 
 // Prints "latentcl: <message>" for a failed status to stderr; returns 1 (the exit code).
 int cli_report(lc_status s);
@@ -74,20 +77,24 @@ int cmd_train(int argc, char **argv);
 int cmd_score(int argc, char **argv);
 int cmd_decode(int argc, char **argv);
 int cmd_sample(int argc, char **argv);
-int cmd_reconstruct(int argc, char **argv), cmd_interpolate(int argc, char **argv), cmd_encode(int argc, char **argv), cmd_train_ae(int argc, char **argv), cmd_train_vae(int argc, char **argv), cmd_sample_vae(int argc, char **argv), cmd_eval_vae(int argc, char **argv); // AE/VAE (cmd_vae*.c)
+int cmd_reconstruct(int argc, char **argv), cmd_interpolate(int argc, char **argv),
+    cmd_encode(int argc, char **argv), cmd_train_ae(int argc, char **argv),
+    cmd_train_vae(int argc, char **argv), cmd_sample_vae(int argc, char **argv),
+    cmd_eval_vae(int argc, char **argv);  // AE/VAE (cmd_vae*.c)
 int cmd_bench_hmm(int argc, char **argv); // bench hmm
-int cmd_eval(int argc, char **argv);             // dispatches on the run's family
+int cmd_eval(int argc, char **argv);      // dispatches on the run's family
 int cmd_predict(int argc, char **argv);
 int cmd_export(int argc, char **argv);
 int cmd_train_classifier(int argc, char **argv); // train classifier
 int cmd_eval_classifier(int argc, char **argv);  // eval RUN of a classifier
-int cmd_train_diffusion(int argc, char **argv), cmd_sample_diffusion(int argc, char **argv), cmd_eval_diffusion(int argc, char **argv); // diffusion (cmd_diffusion*.c)
+int cmd_train_diffusion(int argc, char **argv), cmd_sample_diffusion(int argc, char **argv),
+    cmd_eval_diffusion(int argc, char **argv); // diffusion (cmd_diffusion*.c)
 
 // ---- progress (progress.c): a bar on a terminal, plain lines in logs, Ctrl-C --------
 #include "latentcl/progress.h"
 typedef struct {
-    const char *label;          // shown when a report has no phase
-    bool tty;                   // stderr is a terminal: redraw one line with \r
+    const char *label; // shown when a report has no phase
+    bool tty;          // stderr is a terminal: redraw one line with \r
     bool drawn, told_stop, printed_last;
     double last_draw, last_frac; // elapsed and fraction at the last output
 } cli_progress;

@@ -23,8 +23,10 @@ void cli_close_device(lc_device *dev) {
         int n = 0;
         if (lc_device_profile(dev, &rows, &n) == LC_OK && n > 0) {
             double total = 0;
-            for (int i = 0; i < n; i++) total += rows[i].total_ms;
-            fprintf(stderr, "\nLATENTCL_PROFILE: device time per kernel\n%-32s %10s %12s %10s %6s\n",
+            for (int i = 0; i < n; i++)
+                total += rows[i].total_ms;
+            fprintf(stderr,
+                    "\nLATENTCL_PROFILE: device time per kernel\n%-32s %10s %12s %10s %6s\n",
                     "kernel", "calls", "total ms", "us/call", "%");
             for (int i = 0; i < n; i++)
                 fprintf(stderr, "%-32s %10llu %12.3f %10.2f %6.1f\n", rows[i].name,

@@ -13,10 +13,8 @@ typedef struct {
 } eval_family;
 
 static const eval_family families[] = {
-    {"classifier", cmd_eval_classifier},
-    {"vae", cmd_eval_vae}, {"ae", cmd_eval_vae},
-    {"diffusion", cmd_eval_diffusion},
-    {NULL, NULL},
+    {"classifier", cmd_eval_classifier}, {"vae", cmd_eval_vae}, {"ae", cmd_eval_vae},
+    {"diffusion", cmd_eval_diffusion},   {NULL, NULL},
 };
 
 static void usage(FILE *f) {

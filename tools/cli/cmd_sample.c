@@ -14,7 +14,8 @@ typedef struct {
 
 static const sample_family families[] = {
     {"hmm", cmd_sample_hmm},
-    {"vae", cmd_sample_vae}, {"ae", cmd_sample_vae},
+    {"vae", cmd_sample_vae},
+    {"ae", cmd_sample_vae},
     {"diffusion", cmd_sample_diffusion},
     {NULL, NULL},
 };

@@ -9,7 +9,8 @@ static const cli_verb verbs[] = {
     {"devices", "list OpenCL devices", cmd_devices},
     {"selftest", "compile every kernel and check it against the host reference", cmd_selftest},
     {"bench", "measure speed (gemm, ...)", cmd_bench},
-    {"inspect", "list a checkpoint's metadata and tensors (name, dtype, shape, min/max/mean)", cmd_inspect},
+    {"inspect", "list a checkpoint's metadata and tensors (name, dtype, shape, min/max/mean)",
+     cmd_inspect},
     {"plot", "draw a run's metrics.jsonl curves as a PNG", cmd_plot},
     {"data", "dataset info, picture grids, and the shapes set on disk", cmd_data},
     {"train", "train a model: train FAMILY (hmm, ...) --data ... --out RUN", cmd_train},
@@ -19,7 +20,8 @@ static const cli_verb verbs[] = {
     {"reconstruct", "AE/VAE: test images above their reconstructions (PNG)", cmd_reconstruct},
     {"interpolate", "AE/VAE: decode the line between two images' codes (PNG)", cmd_interpolate},
     {"encode", "AE/VAE: the code of every image with its label (TSV)", cmd_encode},
-    {"eval", "evaluate a trained model on its test data (classifier: accuracy, confusion)", cmd_eval},
+    {"eval", "evaluate a trained model on its test data (classifier: accuracy, confusion)",
+     cmd_eval},
     {"predict", "classify PNG images with a trained classifier", cmd_predict},
     {"export", "write a run's weights alone under their PyTorch names (safetensors)", cmd_export},
     {NULL, NULL, NULL},
@@ -29,7 +31,8 @@ static void print_usage(FILE *f) {
     fprintf(f, "usage: latentcl [--version] [--help] VERB [options]\n\n"
                "Train, sample and evaluate latent-variable models on any OpenCL device.\n\n"
                "verbs:\n");
-    for (const cli_verb *v = verbs; v->name; v++) fprintf(f, "  %-12s %s\n", v->name, v->summary);
+    for (const cli_verb *v = verbs; v->name; v++)
+        fprintf(f, "  %-12s %s\n", v->name, v->summary);
     fprintf(f, "\n'latentcl VERB --help' describes a verb's options.\n");
 }
 

@@ -20,7 +20,8 @@ int main(void) {
     if (s == LC_OK) s = lc_read(dev, values, buf, 0, sizeof values);
     if (s == LC_OK) {
         printf("%s:", lc_device_get_info(dev)->name);
-        for (int i = 0; i < 8; i++) printf(" %.4f", values[i]);
+        for (int i = 0; i < 8; i++)
+            printf(" %.4f", values[i]);
         printf("\n");
     } else {
         fprintf(stderr, "hello_device: %s\n", lc_last_error());
