@@ -13,7 +13,7 @@ static const cli_verb verbs[] = {
      cmd_inspect},
     {"plot", "draw a run's metrics.jsonl curves as a PNG", cmd_plot},
     {"data", "dataset info, picture grids, and the shapes set on disk", cmd_data},
-    {"train", "train a model: train FAMILY (hmm, ...) --data ... --out RUN", cmd_train},
+    {"train", "train a model: train classifier|ae|vae|diffusion|hmm --data ... --out RUN", cmd_train},
     {"score", "log-likelihood of data under a trained model, with AIC/BIC", cmd_score},
     {"decode", "hidden state paths of sequences (Viterbi or posterior)", cmd_decode},
     {"sample", "draw samples from a trained model", cmd_sample},
