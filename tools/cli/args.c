@@ -124,3 +124,19 @@ int cli_parse(const char *verb, const char *usage, const char *description, int 
     *exit_code = 0;
     return 0;
 }
+
+int cli_parse_one(const char *verb, const char *usage, const char *description, int argc,
+                  char **argv, const cli_opt *opts, const char *what, const char **arg,
+                  int *exit_code) {
+    const char *pos[1] = {NULL};
+    int npos = 0;
+    if (cli_parse(verb, usage, description, argc, argv, 1, opts, pos, 1, &npos, exit_code))
+        return 1;
+    if (npos != 1) {
+        usage_error(verb, "expected one %s", what);
+        *exit_code = 2;
+        return 1;
+    }
+    *arg = pos[0];
+    return 0;
+}

@@ -28,6 +28,12 @@ int cli_parse(const char *verb, const char *usage, const char *description, int 
               int first, const cli_opt *opts, const char **positional, int max_positional,
               int *n_positional, int *exit_code);
 
+// cli_parse for verbs that take exactly one positional argument (a RUN, a FILE):
+// anything else is a usage error "expected one <what>", exit code 2.
+int cli_parse_one(const char *verb, const char *usage, const char *description, int argc,
+                  char **argv, const cli_opt *opts, const char *what, const char **arg,
+                  int *exit_code);
+
 // The process-wide options every verb accepts (--device, --threads, --json).
 typedef struct {
     const char *device; // NULL: $LATENTCL_DEVICE, else default

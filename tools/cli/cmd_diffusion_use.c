@@ -38,22 +38,16 @@ static void defaults(void) {
 // is asked for or the run has none). 0 to go on, else *rc is the exit code.
 static int start(const char *verb, const char *usage, const char *desc, int argc, char **argv,
                  const cli_opt *opts, lc_device **dev, lc_diffusion **m, int *rc) {
-    const char *pos[1];
-    int npos = 0;
+    const char *run = NULL;
     *dev = NULL;
     *m = NULL;
-    if (cli_parse(verb, usage, desc, argc, argv, 1, opts, pos, 1, &npos, rc)) return 1;
-    if (npos != 1) {
-        fprintf(stderr,
-                "latentcl %s: give one RUN (a run folder or checkpoint)\nusage: latentcl %s %s\n",
-                verb, verb, usage);
-        *rc = 2;
+    if (cli_parse_one(verb, usage, desc, argc, argv, opts, "RUN (a run folder or checkpoint)", &run,
+                      rc))
         return 1;
-    }
     char path[4096];
     const char *prefix = NULL;
     if (o.weights && (*rc = cli_weights_prefix(&prefix, o.weights))) return 1;
-    if ((*rc = cli_run_checkpoint(path, sizeof path, pos[0], o.which))) return 1;
+    if ((*rc = cli_run_checkpoint(path, sizeof path, run, o.which))) return 1;
     if ((*rc = cli_open_device(dev))) return 1;
     bool ema = !o.weights || *prefix;
     lc_status s = lc_diffusion_load(m, *dev, path, ema);

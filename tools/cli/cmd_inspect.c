@@ -70,19 +70,15 @@ static cJSON *number_or_null(double v) {
 int cmd_inspect(int argc, char **argv) {
     const cli_opt opts[] = {
         {"--json", OPT_FLAG, &g_cli.json, "print one JSON object per line", NULL}, {NULL}};
-    const char *pos[1];
-    int npos = 0, code;
-    if (cli_parse("inspect", "FILE [--json]",
-                  "List a safetensors file's metadata and each tensor (name, dtype, shape, "
-                  "min/max/mean over the finite values). The file is checked in full first.",
-                  argc, argv, 1, opts, pos, 1, &npos, &code))
+    const char *file = NULL;
+    int code;
+    if (cli_parse_one("inspect", "FILE [--json]",
+                      "List a safetensors file's metadata and each tensor (name, dtype, shape, "
+                      "min/max/mean over the finite values). The file is checked in full first.",
+                      argc, argv, opts, "FILE", &file, &code))
         return code;
-    if (npos != 1) {
-        fprintf(stderr, "latentcl inspect: expected one FILE\nsee 'latentcl inspect --help'\n");
-        return 2;
-    }
     lc_st_file *f = NULL;
-    lc_status s = lc_st_open(&f, pos[0]);
+    lc_status s = lc_st_open(&f, file);
     if (s != LC_OK) return cli_report(s);
 
     int n = lc_st_count(f);
@@ -109,7 +105,7 @@ int cmd_inspect(int argc, char **argv) {
 
     if (g_cli.json) {
         cJSON *head = cJSON_CreateObject();
-        cJSON_AddStringToObject(head, "file", pos[0]);
+        cJSON_AddStringToObject(head, "file", file);
         cJSON_AddNumberToObject(head, "tensors", n);
         cJSON_AddNumberToObject(head, "values", (double)values);
         cJSON_AddNumberToObject(head, "bytes", (double)bytes);
@@ -133,7 +129,7 @@ int cmd_inspect(int argc, char **argv) {
             print_json_line(row);
         }
     } else {
-        printf("%s: %d tensors, %" PRId64 " values, %.3g MB\n", pos[0], n, values,
+        printf("%s: %d tensors, %" PRId64 " values, %.3g MB\n", file, n, values,
                (double)bytes / 1e6);
         if (lc_st_meta_count(f)) printf("metadata:\n");
         for (int i = 0; i < lc_st_meta_count(f); i++)

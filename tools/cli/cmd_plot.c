@@ -10,22 +10,18 @@ int cmd_plot(int argc, char **argv) {
         {"--out", OPT_STRING, &out, "PNG to write (default: RUN/curves.png)", "PNG"},
         {"--json", OPT_FLAG, &g_cli.json, "print the result as one JSON object", NULL},
         {NULL}};
-    const char *pos[1];
-    int npos = 0, code;
-    if (cli_parse("plot", "RUN [--out curves.png]",
-                  "Draw the curves of RUN/metrics.jsonl (RUN may also be a metrics file): one "
-                  "panel per quantity against step, train/val/test splits of a quantity together.",
-                  argc, argv, 1, opts, pos, 1, &npos, &code))
+    const char *run = NULL;
+    int code;
+    if (cli_parse_one(
+            "plot", "RUN [--out curves.png]",
+            "Draw the curves of RUN/metrics.jsonl (RUN may also be a metrics file): one "
+            "panel per quantity against step, train/val/test splits of a quantity together.",
+            argc, argv, opts, "RUN folder or metrics file", &run, &code))
         return code;
-    if (npos != 1) {
-        fprintf(stderr, "latentcl plot: expected one RUN folder or metrics file\n"
-                        "see 'latentcl plot --help'\n");
-        return 2;
-    }
     char metrics[4096], png[4096];
-    lc_status s = lc_plot_paths(metrics, png, sizeof png, pos[0]);
+    lc_status s = lc_plot_paths(metrics, png, sizeof png, run);
     int n_series = 0;
-    if (s == LC_OK) s = lc_plot_metrics(pos[0], out ? out : png, &n_series);
+    if (s == LC_OK) s = lc_plot_metrics(run, out ? out : png, &n_series);
     if (s != LC_OK) return cli_report(s);
     const char *written = out ? out : png;
     if (g_cli.json) {
