@@ -8,7 +8,6 @@
 #include <string.h>
 
 #include "latentcl/classifier.h"
-#include "latentcl/plot.h"
 #include "models/classifier_net.h"
 
 struct lc_classifier {
@@ -225,11 +224,6 @@ static lc_status hook_evaluate(void *self, lc_device *dev, lc_eval_split split,
     return lc_figures_add(out, NULL, "loss", loss);
 }
 
-static lc_status hook_epoch_end(void *self, lc_device *dev, const char *run_dir, int64_t epoch,
-                                lc_optim *opt) {
-    (void)self, (void)dev, (void)epoch, (void)opt;
-    return run_dir ? lc_plot_metrics(run_dir, NULL, NULL) : LC_OK;
-}
 
 static lc_status hook_config(void *self, char **out) {
     return lc_classifier_config_json(self, out);
@@ -251,7 +245,6 @@ lc_status lc_classifier_train(lc_train_result *res, lc_classifier *m, const lc_d
     tm.higher_is_better = true;
     tm.step = hook_step;
     tm.evaluate = hook_evaluate;
-    tm.epoch_end = hook_epoch_end;
     tm.config_json = hook_config;
     lc_status s = lc_train(res, m->dev, &tm, o, progress, user);
     m->train = m->test = NULL;

@@ -7,7 +7,6 @@
 #include <string.h>
 
 #include "latentcl/image.h"
-#include "latentcl/plot.h"
 #include "models/diffusion_internal.h"
 
 // Training-time pictures: 64 images, or 500 points with 25 DDIM steps (2-D epochs are short).
@@ -97,7 +96,6 @@ static lc_status epoch_end(void *self, lc_device *dev, const char *run_dir, int6
         lc_status s2 = lc_optim_swap_ema(opt, &m->params);
         if (s == LC_OK) s = s2;
     }
-    if (s == LC_OK) s = lc_plot_metrics(run_dir, NULL, NULL);
     return s;
 }
 

@@ -14,6 +14,7 @@
 #include <time.h>
 
 #include "latentcl/data.h"
+#include "latentcl/plot.h"
 #include "latentcl/run.h"
 #include "latentcl/gemm.h"
 #include "latentcl/train.h"
@@ -363,6 +364,8 @@ static lc_status checkpoint_figures(trainer *t, bool *is_best) {
     if (t->m->epoch_end)
         LC_TRY(t->m->epoch_end(t->m->self, t->dev, t->run ? lc_run_dir(t->run) : NULL, t->epoch,
                                t->opt));
+    // Every family's curves, redrawn each epoch from the metrics just written.
+    if (t->run) LC_TRY(lc_plot_metrics(lc_run_dir(t->run), NULL, NULL));
     return LC_OK;
 }
 

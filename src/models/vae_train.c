@@ -8,7 +8,6 @@
 #include <string.h>
 
 #include "latentcl/checkpoint.h"
-#include "latentcl/plot.h"
 #include "models/vae_internal.h"
 
 enum { N_SAMPLES = 64, N_RECON = 32, MAX_PICS = 10000 };
@@ -194,7 +193,6 @@ static lc_status epoch_end(void *self, lc_device *dev, const char *run_dir, int6
         if (s == LC_OK) s = run_file(path, sizeof path, run_dir, "latent_grid.png");
         if (s == LC_OK) s = lc_vae_write_latent_grid(path, m, 20, 3.0);
     }
-    if (s == LC_OK) s = lc_plot_metrics(run_dir, NULL, NULL);
     free(codes);
     free(x);
     return s;
