@@ -14,6 +14,14 @@ static lc_status gemm(lc_ctx *c, int ta, int tb, size_t m, size_t n, size_t k, c
     return lc_gemm(lc_ctx_dev(c), ta, tb, m, n, k, 1.0f, A, B, beta, C);
 }
 
+// im2col and col2im take the geometry as ten int arguments from index `first`.
+static lc_status set_geom_args(cl_kernel k, cl_uint first, const geom *g) {
+    const int v[10] = {g->N, g->C, g->H, g->W, g->KH, g->KW, g->s, g->p, g->OH, g->OW};
+    for (cl_uint i = 0; i < 10; i++)
+        LC_SET(k, first + i, v[i]);
+    return LC_OK;
+}
+
 static lc_status im2col(lc_ctx *c, cl_mem cols, cl_mem x, size_t xoff, const geom *g) {
     cl_kernel k;
     LC_TRY(lc_kernel(c, &k, "conv", "im2col"));
@@ -21,16 +29,7 @@ static lc_status im2col(lc_ctx *c, cl_mem cols, cl_mem x, size_t xoff, const geo
     LC_SET(k, 0, cols);
     LC_SET(k, 1, x);
     LC_SET(k, 2, xo);
-    LC_SET(k, 3, g->N);
-    LC_SET(k, 4, g->C);
-    LC_SET(k, 5, g->H);
-    LC_SET(k, 6, g->W);
-    LC_SET(k, 7, g->KH);
-    LC_SET(k, 8, g->KW);
-    LC_SET(k, 9, g->s);
-    LC_SET(k, 10, g->p);
-    LC_SET(k, 11, g->OH);
-    LC_SET(k, 12, g->OW);
+    LC_TRY(set_geom_args(k, 3, g));
     // One work item per (row of cols, image): OH runs of OW outputs.
     return lc_launch1(c, k, "im2col", (size_t)g->C * g->KH * g->KW * g->N);
 }
@@ -44,16 +43,7 @@ static lc_status col2im(lc_ctx *c, cl_mem x, size_t xoff, cl_mem cols, const geo
     LC_SET(k, 0, x);
     LC_SET(k, 1, xo);
     LC_SET(k, 2, cols);
-    LC_SET(k, 3, g->N);
-    LC_SET(k, 4, g->C);
-    LC_SET(k, 5, g->H);
-    LC_SET(k, 6, g->W);
-    LC_SET(k, 7, g->KH);
-    LC_SET(k, 8, g->KW);
-    LC_SET(k, 9, g->s);
-    LC_SET(k, 10, g->p);
-    LC_SET(k, 11, g->OH);
-    LC_SET(k, 12, g->OW);
+    LC_TRY(set_geom_args(k, 3, g));
     LC_SET(k, 13, acc);
     LC_SET(k, 14, bb);
     LC_SET(k, 15, bo);
