@@ -3,33 +3,9 @@
 # bad input (one-line errors, exit 1; usage errors exit 2), tiny runs with --iters.
 # usage: classifier.sh LATENTCL_BINARY TESTS_DIR
 set -u
-cli="$1"
-fails=0
-tmp="$(mktemp -d)"
-trap 'rm -rf "$tmp"' EXIT
+# shellcheck source=harness.bash
+source "$(dirname "$0")/harness.bash"
 
-# expect CODE PATTERN -- command...: exit code and an output line matching PATTERN.
-expect() {
-  local code="$1" pattern="$2"; shift 3
-  "$@" > "$tmp/out" 2> "$tmp/err"
-  local rc=$?
-  if [ "$rc" != "$code" ] || ! grep -qE -- "$pattern" "$tmp/err" "$tmp/out"; then
-    echo "FAIL: $* -> exit $rc (want $code), output:"; cat "$tmp/out" "$tmp/err"
-    fails=$((fails + 1))
-  else
-    echo "ok: $*"
-  fi
-}
-
-# A failure prints exactly one line on stderr.
-one_line_error() {
-  local n
-  n=$(wc -l < "$tmp/err")
-  if [ "$n" != 1 ]; then
-    echo "FAIL: expected one line on stderr, got $n:"; cat "$tmp/err"
-    fails=$((fails + 1))
-  fi
-}
 
 # Labelled 32x32 RGB images: the shapes set on disk (label = the first shape's kind).
 "$cli" data shapes --n 48 --seed 1 --out "$tmp/shapes" > /dev/null || { echo "FAIL: data shapes"; exit 1; }

@@ -3,23 +3,8 @@
 # one-line message, and the documented messages are what users see.
 # usage: foundation.sh LATENTCL_BINARY TESTS_DIR
 set -u
-cli="$1"
-fails=0
-tmp="$(mktemp -d)"
-trap 'rm -rf "$tmp"' EXIT
-
-# expect CODE PATTERN -- command...: exit code and a stderr line matching PATTERN.
-expect() {
-  local code="$1" pattern="$2"; shift 3
-  "$@" > "$tmp/out" 2> "$tmp/err"
-  local rc=$?
-  if [ "$rc" != "$code" ] || ! grep -qE -- "$pattern" "$tmp/err" "$tmp/out"; then
-    echo "FAIL: $* -> exit $rc (want $code), output:"; cat "$tmp/out" "$tmp/err"
-    fails=$((fails + 1))
-  else
-    echo "ok: $*"
-  fi
-}
+# shellcheck source=harness.bash
+source "$(dirname "$0")/harness.bash"
 
 expect 2 "unknown verb 'frobnicate'" -- "$cli" frobnicate
 expect 2 "usage: latentcl" -- "$cli"

@@ -3,33 +3,9 @@
 # file (and line), no partial output files.
 # usage: inspect.sh LATENTCL_BINARY TESTS_DIR
 set -u
-cli="$1"
-fails=0
-tmp="$(mktemp -d)"
-trap 'rm -rf "$tmp"' EXIT
+# shellcheck source=harness.bash
+source "$(dirname "$0")/harness.bash"
 
-# expect CODE PATTERN -- command...: exit code and an output line matching PATTERN.
-expect() {
-  local code="$1" pattern="$2"; shift 3
-  "$@" > "$tmp/out" 2> "$tmp/err"
-  local rc=$?
-  if [ "$rc" != "$code" ] || ! grep -qE -- "$pattern" "$tmp/err" "$tmp/out"; then
-    echo "FAIL: $* -> exit $rc (want $code), output:"; cat "$tmp/out" "$tmp/err"
-    fails=$((fails + 1))
-  else
-    echo "ok: $*"
-  fi
-}
-
-# A failure prints exactly one line on stderr.
-one_line_error() {
-  local n
-  n=$(wc -l < "$tmp/err")
-  if [ "$n" != 1 ]; then
-    echo "FAIL: expected one line on stderr, got $n:"; cat "$tmp/err"
-    fails=$((fails + 1))
-  fi
-}
 
 # A valid file: w = [1.0, -2.0] (F32), header padded to 56 bytes, one metadata entry.
 header='{"__metadata__":{"family":"test"},"w":{"dtype":"F32","shape":[2],"data_offsets":[0,8]}}'
