@@ -5,7 +5,8 @@
 #
 #   tools/setup-debian.sh            # packages + .venv
 #   tools/setup-debian.sh --no-venv  # packages only
-#   LATENTCL_SETUP_EXTRA="pkg ..."   # more packages (e.g. the MPI or fuzzing sets)
+#   tools/setup-debian.sh --mpi      # also Open MPI, for the -DLATENTCL_MPI=ON build
+#   LATENTCL_SETUP_EXTRA="pkg ..."   # more packages
 set -euo pipefail
 
 PACKAGES=(
@@ -24,7 +25,8 @@ want_venv=1
 for arg in "$@"; do
   case "$arg" in
     --no-venv) want_venv=0 ;;
-    -h|--help) sed -n '2,9p' "$0"; exit 0 ;;
+    --mpi) PACKAGES+=(libopenmpi-dev openmpi-bin) ;;
+    -h|--help) sed -n '2,10p' "$0"; exit 0 ;;
     *) echo "setup-debian.sh: unknown option $arg" >&2; exit 2 ;;
   esac
 done
