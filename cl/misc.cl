@@ -16,17 +16,19 @@ __kernel void embed_fwd(__global float *y, __global const float *w, int wo,
 // dw[v, d] (+)= sum of dy[i, d] over the i with ids[i] == v (gather: no atomics).
 __kernel void embed_bwd(__global float *dw, int dwo, __global const float *dy, int dyo,
                         __global const int *ids, int io, int n, int V, int D, int acc) {
-    int per = (D + 3) / 4, id = get_global_id(0);
-    int v = id / per, d = (id - v * per) * 4;
+    // One work item per row v of the table: it scans the ids once and adds the dy rows of
+    // its matches in order (no atomics; each id matches one row, so the adds total n * D).
+    int v = get_global_id(0);
     if (v >= V) return;
-    float s[4] = {0, 0, 0, 0};
+    __global float *row = dw + dwo + (size_t)v * D;
+    if (!acc)
+        for (int d = 0; d < D; d++) row[d] = 0.0f;
     for (int i = 0; i < n; i++) {
         if (ids[io + i] != v) continue;
-        for (int l = 0; l < 4 && d + l < D; l++) s[l] += dy[dyo + (size_t)i * D + d + l];
-    }
-    for (int l = 0; l < 4 && d + l < D; l++) {
-        size_t k = dwo + (size_t)v * D + d + l;
-        dw[k] = acc ? dw[k] + s[l] : s[l];
+        __global const float *g = dy + dyo + (size_t)i * D;
+        int d = 0;
+        for (; d + 3 < D; d += 4) vstore4(vload4(0, row + d) + vload4(0, g + d), 0, row + d);
+        for (; d < D; d++) row[d] += g[d];
     }
 }
 

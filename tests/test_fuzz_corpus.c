@@ -34,6 +34,9 @@
 #define LLVMFuzzerTestOneInput fuzz_config_one
 #include "fuzz/fuzz_config.c"
 #undef LLVMFuzzerTestOneInput
+#define LLVMFuzzerTestOneInput fuzz_templates_one
+#include "fuzz/fuzz_templates.c"
+#undef LLVMFuzzerTestOneInput
 // The CLI parsers are not in the library: compiled in here (this program has no main.c).
 #include "../tools/cli/args.c"
 #include "../tools/cli/train_opts.c"
@@ -90,6 +93,9 @@ static void test_sequences(void **state) {
     assert_true(replay("sequences", fuzz_sequences_one) >= 2);
 }
 static void test_config(void **state) { assert_true(replay("config", fuzz_config_one) >= 2); }
+static void test_templates(void **state) {
+    assert_true(replay("templates", fuzz_templates_one) >= 2);
+}
 static void test_cli_args(void **state) {
     fuzz_cli_args_init(NULL, NULL); // changes into the scratch folder (corpus paths are absolute)
     assert_true(replay("cli_args", fuzz_cli_args_one) >= 2);
@@ -138,6 +144,7 @@ int main(void) {
         cmocka_unit_test(test_captions),
         cmocka_unit_test(test_tokenizer),
         cmocka_unit_test(test_sequences),
+        cmocka_unit_test(test_templates),
         cmocka_unit_test(test_config),
         cmocka_unit_test(test_cli_args),
     };

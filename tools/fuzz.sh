@@ -24,8 +24,12 @@ if ! command -v clang >/dev/null; then
 fi
 
 t0=$(date +%s)
-if [ ! -f "$build/CMakeCache.txt" ]; then
+# -O1 (libFuzzer's usual level) runs the tokenizer target about 1.5x as many executions per
+# second as -O0 under the same load, with the same instrumentation. Configured every time so
+# that an older build-fuzz/ (-O0) picks the flags up.
+if [ ! -f "$build/CMakeCache.txt" ] || ! grep -q '^CMAKE_C_FLAGS_DEBUG:STRING=-g -O1$' "$build/CMakeCache.txt"; then
     cmake -S "$root" -B "$build" -DCMAKE_C_COMPILER=clang -DCMAKE_BUILD_TYPE=Debug \
+        -DCMAKE_C_FLAGS_DEBUG="-g -O1" \
         -DLATENTCL_FUZZ=ON -DLATENTCL_BUILD_TESTS=OFF -DLATENTCL_WERROR=OFF >/dev/null ||
         { echo "fuzz.sh: cmake configure failed" >&2; exit 2; }
 fi

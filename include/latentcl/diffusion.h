@@ -27,6 +27,7 @@
 #include "latentcl/params.h"
 #include "latentcl/progress.h"
 #include "latentcl/tensor.h"
+#include "latentcl/text.h"
 #include "latentcl/train.h"
 
 #ifdef __cplusplus
@@ -158,12 +159,14 @@ typedef struct {
     int T;                       // 1000
     lc_dif_schedule_kind schedule;
     lc_dif_target target;
-    int n_classes;   // 0: unconditional; else class conditioning
-    double p_uncond; // label dropout for classifier-free guidance, 0.1
-    int hidden;      // mlp width 128
-    int depth;       // mlp: hidden layers (3); unet: res-blocks per level (2; tiny 1)
-    int widths[3];   // unet channels per level (32/64/128; tiny 16/32/64)
-    int time_dim;    // sinusoidal features (mlp 32, unet = widths[0])
+    int n_classes;       // 0: unconditional; else class conditioning
+    bool text_cond;      // unet: conditioned on a caption through the text encoder (text.h)
+    lc_text_config text; // text_cond: the encoder (vocab = the checkpoint's vocabulary size)
+    double p_uncond;     // label (caption) dropout for classifier-free guidance, 0.1
+    int hidden;          // mlp width 128
+    int depth;           // mlp: hidden layers (3); unet: res-blocks per level (2; tiny 1)
+    int widths[3];       // unet channels per level (32/64/128; tiny 16/32/64)
+    int time_dim;        // sinusoidal features (mlp 32, unet = widths[0])
     float point_mean[2], point_std[2]; // points: the standardisation of the training data
     char data[512];                    // the --data the model was trained on
 } lc_diffusion_config;
@@ -179,6 +182,22 @@ typedef struct lc_diffusion lc_diffusion;
 // A new model (weights as PyTorch's defaults, keyed by seed).
 lc_status lc_diffusion_new(lc_diffusion **out, lc_device *dev, const lc_diffusion_config *cfg,
                            uint64_t seed);
+// A text-conditioned U-Net (cfg->text_cond, cfg->text.vocab == vocab->size): the pooled
+// caption embedding of the shared text encoder (text.h, parameters under "text.") goes
+// through a linear layer "text_proj" and is added to the time embedding, where the class
+// embedding goes. The vocabulary is copied and saved in checkpoints (metadata "vocab").
+// Condition ids of a text model index a table of captions: during training item i's own
+// caption (ids 0..n_train-1); after lc_diffusion_set_prompts the prompts; the id one past
+// the last (the network's n_classes) is the empty caption "<bos><eos>", the dropped label.
+lc_status lc_diffusion_new_text(lc_diffusion **out, lc_device *dev, const lc_diffusion_config *cfg,
+                                const lc_vocab *vocab, uint64_t seed);
+// The vocabulary of a text-conditioned model (NULL otherwise).
+const lc_vocab *lc_diffusion_vocab(const lc_diffusion *m);
+// Conditions 0..n-1 become the captions prompts[0..n) (n = the empty caption). Words the
+// vocabulary lacks become <unk> (counted in *n_unknown, may be NULL); a prompt with no known
+// word is LC_ERR_INVALID_ARG naming it.
+lc_status lc_diffusion_set_prompts(lc_diffusion *m, const char *const *prompts, int64_t n,
+                                   int64_t *n_unknown);
 // path: a run folder (last.safetensors) or a checkpoint of family "diffusion" (else
 // LC_ERR_FORMAT naming the family). ema: the EMA weights (LC_ERR_FORMAT if there are none).
 lc_status lc_diffusion_load(lc_diffusion **out, lc_device *dev, const char *path, bool ema);
@@ -196,7 +215,8 @@ int64_t lc_diffusion_step(const lc_diffusion *m); // of the checkpoint loaded
 lc_status lc_diffusion_sample(lc_diffusion *m, float *x, int64_t n, const lc_dif_sample_options *o);
 
 // Training data: images in [0, 1] (scaled to [-1, 1] inside) or points (n, 2) (standardised
-// with the config's point_mean/std). labels (n) or NULL (needed when n_classes > 0).
+// with the config's point_mean/std). labels (n) or NULL (needed when n_classes > 0);
+// captions (n) for a text-conditioned model.
 lc_status lc_diffusion_set_images(lc_diffusion *m, const lc_dataset *train);
 lc_status lc_diffusion_set_points(lc_diffusion *m, const float *xy, const int32_t *labels,
                                   int64_t n);
@@ -234,6 +254,15 @@ typedef struct {
 lc_status lc_diffusion_judge(lc_dif_judgement *out, lc_diffusion *m, lc_classifier *judge,
                              const double *real_mu, const double *real_cov, int64_t n,
                              const lc_dif_sample_options *o);
+// Text-to-image: n samples (in batches of at most 256), sample i generated from captions[i]
+// (with the options' guidance, steps, seed; classes/cls ignored), handed to judge(user,
+// images (count, dim) in [0, 1], captions + first, count) which adds to its own tallies.
+// The prompts table of the model is replaced (lc_diffusion_set_prompts).
+typedef lc_status (*lc_dif_t2i_judge_fn)(void *user, const float *images,
+                                         const char *const *captions, int64_t count);
+lc_status lc_diffusion_text_to_image(lc_diffusion *m, const char *const *captions, int64_t n,
+                                     const lc_dif_sample_options *o, lc_dif_t2i_judge_fn judge,
+                                     void *user);
 // The judge's feature statistics of a set of images (in batches).
 lc_status lc_judge_feature_stats(double *mu, double *cov, lc_classifier *judge, const float *images,
                                  int64_t n);

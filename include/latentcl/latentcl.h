@@ -19,10 +19,15 @@
 #include "latentcl/progress.h"
 #include "latentcl/data.h"
 #include "latentcl/train.h"
+#include "latentcl/dist.h"
+#include "latentcl/text.h"
 #include "latentcl/classifier.h"
+#include "latentcl/clip.h"
 #include "latentcl/diffusion.h"
 #include "latentcl/hmm.h"
+#include "latentcl/mmvae.h"
 #include "latentcl/points.h"
+#include "latentcl/shapes_judge.h"
 #include "latentcl/vae.h"
 
 #endif

@@ -268,6 +268,9 @@ lc_status lc_transpose12(lc_ctx *ctx, lc_tensor **y, lc_tensor *x);
 // softmax(q k^T / sqrt(D)) v with an optional causal mask.
 lc_status lc_attention(lc_ctx *ctx, lc_tensor **y, lc_tensor *q, lc_tensor *k, lc_tensor *v,
                        int causal);
+// The same over `heads` heads read straight from a packed in-projection: qkv (B, T, 3C)
+// laid out (B, T, 3, heads, C / heads) -> (B, T, C) laid out (B, T, heads, C / heads).
+lc_status lc_attention_qkv(lc_ctx *ctx, lc_tensor **y, lc_tensor *qkv, int heads, int causal);
 // Sinusoidal embedding of t (N) -> (N, dim): [sin(t w_j), cos(t w_j)],
 // w_j = max_period^(-j / (dim/2)) (the DDPM/ADM convention). No gradient.
 lc_status lc_time_embedding(lc_ctx *ctx, lc_tensor **y, lc_tensor *t, int dim, float max_period);

@@ -91,12 +91,24 @@ lc_status lc_text_decoder_reset(lc_device *dev, lc_params *p, const lc_text_deco
 lc_status lc_text_decoder_forward(lc_ctx *ctx, lc_tensor **logits, lc_params *p,
                                   const lc_text_decoder *t, lc_tensor *ids, lc_tensor *cond);
 
+// Decoding: cond (B, cond_dim) -> ids (B, max_len) host int32, each row "<bos> w.. <eos>
+// <pad>..". A host loop runs the forward once per position on the prefix so far (gradients
+// off, in the current step: cond stays valid; nothing is recorded). Greedy takes the
+// argmax; sampled draws from softmax(logits / temperature) with Philox keyed by (seed, row,
+// position), so a seed reproduces the captions. <pad> and <bos> are never produced; a row
+// that reaches max_len - 1 tokens ends with <eos> there.
+lc_status lc_text_decode_greedy(lc_ctx *ctx, int32_t *ids, lc_params *p, const lc_text_decoder *t,
+                                lc_tensor *cond);
+// temperature <= 0 is greedy.
+lc_status lc_text_decode(lc_ctx *ctx, int32_t *ids, lc_params *p, const lc_text_decoder *t,
+                         lc_tensor *cond, float temperature, uint64_t seed);
+
 // ---- token batches (host) --------------------------------------------------------------
 
 // Encodes B captions into ids (B, T) and eos (B) as described above. Words not in the
 // vocabulary become <unk> and are counted in *n_unknown (may be NULL).
-lc_status lc_text_batch(int32_t *ids, int32_t *eos, const lc_vocab *v,
-                        const char *const *captions, int64_t B, int64_t T, int64_t *n_unknown);
+lc_status lc_text_batch(int32_t *ids, int32_t *eos, const lc_vocab *v, const char *const *captions,
+                        int64_t B, int64_t T, int64_t *n_unknown);
 
 #ifdef __cplusplus
 }

@@ -98,7 +98,11 @@ lc_status lc_train_options_json(char **out, const lc_train_options *o);
 
 // ---- the model interface ---------------------------------------------------------------
 
-// One batch of the training set.
+// One batch of the training set. Data parallel (include/latentcl/dist.h), each rank gets
+// its contiguous slice of the global batch: index/count are the slice, global_index/
+// global_count the whole batch, index[i] == global_index[first + i]. With one rank (and
+// where global_index is NULL) the slice is the whole batch.
+// count is 0 only for a gathers_batch model on a rank whose slice is empty.
 typedef struct {
     const int64_t *index; // (count) dataset items, in this epoch's shuffled order
     int64_t count;        // <= the batch size (the last batch of an epoch may be short)
@@ -106,6 +110,10 @@ typedef struct {
                           // every random draw of a sample (dropout, noise, timesteps)
     int64_t epoch;        // 0-based
     uint64_t seed;        // the run's seed
+
+    const int64_t *global_index; // (global_count) the whole global batch
+    int64_t global_count;        // the batch's items over all ranks
+    int64_t first;               // where this rank's slice starts in global_index
 } lc_batch;
 
 // Named figures from an evaluation ("accuracy", "loss", ...).
@@ -134,6 +142,15 @@ typedef struct {
     const char *term_names[LC_LOSS_MAX - 1]; // "recon", "kl", ...: metrics keys
     bool has_test;         // evaluate(LC_EVAL_TEST) is meaningful (run after every epoch)
     bool higher_is_better; // of evaluate's first figure, which picks best.safetensors
+
+    // Data parallel. false (every family whose loss is a mean of per-sample terms): step
+    // differentiates the mean over its slice; the loop weights each rank's gradients and
+    // loss by its share of the batch and sums them. true (a loss that couples the samples,
+    // CLIP's InfoNCE): step gathers what it needs from the other ranks (lc_dist_gather_rows,
+    // so it runs on every rank, even with count 0) and differentiates the loss of the
+    // whole global batch through its own slice's rows only; the loop sums the gradients
+    // unweighted and takes loss[] from rank 0 (every rank computed the same value).
+    bool gathers_batch;
 
     // Required. Forward + backward of one batch, enqueued without a host wait: gradients
     // ADDED into params->grad (zero on entry: the optimiser zeroes it after each update),

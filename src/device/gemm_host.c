@@ -82,6 +82,13 @@ void lc_gemm_host_release(lc_device *dev) {
     dev->gemm_state = NULL;
 }
 
+// Drops the reference lc_gemm_run_host took on a buffer, once its GEMM has run.
+static void CL_CALLBACK release_after_gemm(cl_event ev, cl_int status, void *buf) {
+    (void)ev;
+    (void)status;
+    clReleaseMemObject((cl_mem)buf);
+}
+
 static int fits_int(size_t v) { return v <= (size_t)INT_MAX; }
 
 lc_status lc_gemm_run_host(lc_device *dev, const lc_gemm_call *g) {
@@ -121,10 +128,28 @@ lc_status lc_gemm_run_host(lc_device *dev, const lc_gemm_call *g) {
                                                "(this one has no host memory)");
         *ptrs[i] = host;
     }
+    // The queue holds no reference to buffers passed by address: hold one on each until the
+    // GEMM has run, or a buffer released meanwhile (a step that fails, an arena block
+    // replaced) frees the memory OpenBLAS is about to write.
+    for (int i = 0; i < 3; i++)
+        clRetainMemObject(bufs[i]);
     cl_event ev = NULL;
     cl_int err = clEnqueueNativeKernel(dev->queue, host_gemm_run, &args, sizeof args, 0, NULL, NULL,
-                                       0, NULL, dev->profiling ? &ev : NULL);
-    if (err != CL_SUCCESS) return lc_cl_fail(err, "clEnqueueNativeKernel", "host GEMM (OpenBLAS)");
-    if (ev) lc_device_profile_event(dev, "gemm (host)", ev);
+                                       0, NULL, &ev);
+    if (err != CL_SUCCESS) {
+        for (int i = 0; i < 3; i++)
+            clReleaseMemObject(bufs[i]);
+        return lc_cl_fail(err, "clEnqueueNativeKernel", "host GEMM (OpenBLAS)");
+    }
+    for (int i = 0; i < 3; i++) {
+        err = clSetEventCallback(ev, CL_COMPLETE, release_after_gemm, bufs[i]);
+        if (err != CL_SUCCESS) { // no callback: wait here instead
+            clWaitForEvents(1, &ev);
+            for (int j = i; j < 3; j++)
+                clReleaseMemObject(bufs[j]);
+            break;
+        }
+    }
+    lc_device_profile_event(dev, "gemm (host)", ev); // releases it when not profiling
     return LC_OK;
 }

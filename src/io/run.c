@@ -6,6 +6,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <math.h>
+#include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -94,6 +95,30 @@ static lc_status remove_known_files(lc_run *r) {
     return LC_OK;
 }
 
+// A file named "NAME.tmp.XXXXXX" is a temporary of lc_atomic_file (src/io/atomic_file.c)
+// that a killed process left behind; the complete file beside it is untouched.
+static bool is_stale_temp(const char *name) {
+    size_t n = strlen(name);
+    return n > 11 && !memcmp(name + n - 11, ".tmp.", 5);
+}
+
+// --resume / --force after a kill -9 in the middle of a save: remove the partial temporaries.
+static lc_status remove_stale_temps(lc_run *r) {
+    DIR *d = opendir(r->dir);
+    if (!d) return lc_fail(LC_ERR_IO, "%s: %s", r->dir, strerror(errno));
+    lc_status s = LC_OK;
+    struct dirent *e;
+    while (s == LC_OK && (e = readdir(d)) != NULL) {
+        if (!is_stale_temp(e->d_name)) continue;
+        char path[4096];
+        s = lc_run_path(r, e->d_name, path, sizeof path);
+        if (s == LC_OK && unlink(path) != 0 && errno != ENOENT)
+            s = lc_fail(LC_ERR_IO, "cannot remove %s: %s", path, strerror(errno));
+    }
+    closedir(d);
+    return s;
+}
+
 lc_status lc_run_open(lc_run **out, const char *dir, lc_run_mode mode) {
     *out = NULL;
     if (!dir || !*dir) return lc_fail(LC_ERR_INVALID_ARG, "run folder: empty path");
@@ -123,6 +148,7 @@ lc_status lc_run_open(lc_run **out, const char *dir, lc_run_mode mode) {
     }
     r->metrics_fd = -1;
     lc_status s = mode == LC_RUN_FORCE ? remove_known_files(r) : LC_OK;
+    if (s == LC_OK && mode != LC_RUN_NEW) s = remove_stale_temps(r);
     if (s == LC_OK) s = open_metrics(r);
     if (s != LC_OK) {
         lc_run_close(r);

@@ -120,8 +120,17 @@ static lc_status build_header(cJSON **out, const char *path, const lc_st_tensor 
             goto nomem;
         }
         cJSON_AddStringToObject(entry, "dtype", lc_dtype_name(t->dtype));
-        cJSON_AddItemToObject(entry, "shape", shape);
-        cJSON_AddItemToObject(entry, "data_offsets", offsets);
+        // Adding copies the key (an allocation): a failure leaves the array unattached,
+        // which would write a header without "shape" over a good file.
+        if (!cJSON_AddItemToObject(entry, "shape", shape)) {
+            cJSON_Delete(shape);
+            cJSON_Delete(offsets);
+            goto nomem;
+        }
+        if (!cJSON_AddItemToObject(entry, "data_offsets", offsets)) {
+            cJSON_Delete(offsets);
+            goto nomem;
+        }
         for (int d = 0; d < t->ndim; d++)
             cJSON_AddItemToArray(shape, raw_u64((uint64_t)t->shape[d]));
         cJSON_AddItemToArray(offsets, raw_u64(offset));

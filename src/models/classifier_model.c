@@ -9,6 +9,7 @@
 
 #include "latentcl/classifier.h"
 #include "models/classifier_net.h"
+#include "models/model_io.h"
 
 struct lc_classifier {
     lc_device *dev;
@@ -224,7 +225,6 @@ static lc_status hook_evaluate(void *self, lc_device *dev, lc_eval_split split,
     return lc_figures_add(out, NULL, "loss", loss);
 }
 
-
 static lc_status hook_config(void *self, char **out) {
     return lc_classifier_config_json(self, out);
 }
@@ -256,23 +256,22 @@ lc_status lc_classifier_train(lc_train_result *res, lc_classifier *m, const lc_d
 lc_status lc_classifier_config_json(const lc_classifier *m, char **out) {
     *out = NULL;
     cJSON *j = cJSON_CreateObject(), *names = cJSON_CreateArray();
-    if (!j || !names) {
+    lc_status s = j && names ? LC_OK : lc_fail(LC_ERR_NOMEM, "out of memory");
+    for (int k = 0; s == LC_OK && k < m->classes; k++)
+        s = model_json_append_string(names, m->class_names[k]);
+    if (s == LC_OK) {
+        s = MODEL_JSON_ADD(j, MJ_STR("model", lc_classifier_kind_name(m->kind)),
+                           MJ_NUM("channels", m->channels), MJ_NUM("height", m->height),
+                           MJ_NUM("width", m->width), MJ_NUM("classes", m->classes),
+                           MJ_ITEM("class_names", names), MJ_IF(m->data, MJ_STR("data", m->data)));
+        names = NULL; // handed over to j, or freed by MODEL_JSON_ADD
+    }
+    if (s != LC_OK) {
         cJSON_Delete(j);
         cJSON_Delete(names);
-        return lc_fail(LC_ERR_NOMEM, "out of memory");
+        return s;
     }
-    cJSON_AddStringToObject(j, "model", lc_classifier_kind_name(m->kind));
-    cJSON_AddNumberToObject(j, "channels", m->channels);
-    cJSON_AddNumberToObject(j, "height", m->height);
-    cJSON_AddNumberToObject(j, "width", m->width);
-    cJSON_AddNumberToObject(j, "classes", m->classes);
-    for (int k = 0; k < m->classes; k++)
-        cJSON_AddItemToArray(names, cJSON_CreateString(m->class_names[k]));
-    cJSON_AddItemToObject(j, "class_names", names);
-    if (m->data) cJSON_AddStringToObject(j, "data", m->data);
-    *out = cJSON_PrintUnformatted(j);
-    cJSON_Delete(j);
-    return *out ? LC_OK : lc_fail(LC_ERR_NOMEM, "out of memory");
+    return model_json_print(out, j);
 }
 
 static int json_int(const cJSON *j, const char *key, int lo, int hi) {

@@ -3,6 +3,7 @@
 #ifndef LATENTCL_DIFFUSION_INTERNAL_H
 #define LATENTCL_DIFFUSION_INTERNAL_H
 
+#include "latentcl/checkpoint.h"
 #include "latentcl/diffusion.h"
 #include "latentcl/tensor.h"
 
@@ -34,13 +35,11 @@ typedef struct {
 typedef struct {
     dif_layer time1, time2; // time MLP: Linear(w0, 4 w0), SiLU, Linear(4 w0, 4 w0)
     size_t class_emb;       // (K + 1, 4 w0) when class-conditional
+    dif_layer text_proj;    // Linear(D, 4 w0) of the pooled caption embedding (text_cond)
     dif_layer conv_in, norm_out, conv_out;
-    dif_resblock down[DIF_UNET_LEVELS][DIF_UNET_MAX_BLOCKS];
-    dif_layer downsample[DIF_UNET_LEVELS - 1]; // conv 3x3 stride 2
-    dif_resblock mid1, mid2;
-    dif_attention attn;
-    dif_resblock up[DIF_UNET_LEVELS][DIF_UNET_MAX_BLOCKS];
-    dif_layer upconv[DIF_UNET_LEVELS - 1]; // nearest x2, then conv 3x3 from level l+1 to l
+    dif_resblock down[DIF_UNET_LEVELS][DIF_UNET_MAX_BLOCKS]; // then 2 x 2 average pooling
+    dif_attention attn;                                      // at the lowest resolution
+    dif_resblock up[DIF_UNET_LEVELS][DIF_UNET_MAX_BLOCKS];   // after nearest x2 and the skip
 } dif_unet;
 
 struct lc_diffusion {
@@ -56,7 +55,14 @@ struct lc_diffusion {
     dif_layer time0, layers[DIF_MLP_MAX_DEPTH], out;
     size_t class_emb; // (K + 1, H) when class-conditional
     dif_unet unet;
-    cl_mem ones; // unet: H x W ones (broadcasting the time over positions)
+    // text conditioning: the encoder, its vocabulary and the caption table (rows n_cond + 1,
+    // each T token ids and the <eos> position; the last row is the empty caption)
+    lc_text_encoder text;
+    lc_vocab vocab;
+    int32_t *cond_ids, *cond_eos;
+    int64_t n_cond;
+    int32_t *rows_ids, *rows_eos; // (rows_cap, T), (rows_cap): one forward's captions
+    int64_t rows_cap;
     // training data on the device, scaled to the model's space
     cl_mem train_x;
     int32_t *train_y; // (n_train) host, or NULL
@@ -83,6 +89,14 @@ lc_tensor *dif_param(lc_diffusion *m, size_t offset, int ndim, const int64_t *sh
 // The sinusoidal features [sin(t f_j), cos(t f_j)], f_j = 10000^(-j / (dim/2)), of host
 // timesteps (lc_time_embedding), (n, dim).
 lc_status dif_time_features(lc_ctx *ctx, lc_tensor **out, const int32_t *t, int64_t n, int dim);
+// The text-conditioned U-Net's caption term: text_proj(encoder(captions of rows y)), (n, D')
+// with y NULL meaning the empty caption for every row.
+lc_status dif_text_embedding(lc_diffusion *m, lc_tensor **out, const int32_t *y, int64_t n);
+// save_extra of a text model: the vocabulary in the checkpoint's metadata ("vocab").
+lc_status dif_save_vocab(void *self, lc_st_builder *b);
+// Fills the caption table with n captions (+ the empty row); *n_unknown counts <unk> words.
+lc_status dif_set_captions(lc_diffusion *m, const char *const *captions, int64_t n,
+                           int64_t *n_unknown);
 // Rows y[i] of the class embedding table (K + 1, D) (row K = n_classes is "no class").
 lc_status dif_class_embedding(lc_ctx *ctx, lc_tensor **out, lc_tensor *table, const int32_t *y,
                               int64_t n);

@@ -8,9 +8,10 @@
 #include <string.h>
 
 #include "latentcl/checkpoint.h"
+#include "latentcl/nn.h"
 #include "latentcl/rng.h"
-#include "latentcl/run.h"
 #include "models/diffusion_internal.h"
+#include "models/model_io.h"
 #include "nn/init_default.h"
 
 // ---- config ---------------------------------------------------------------------------
@@ -54,12 +55,18 @@ lc_status lc_diffusion_config_check(const lc_diffusion_config *c) {
         if (c->channels != 1 || c->height != 1 || c->width < 1 || c->width > 4096)
             return lc_fail(LC_ERR_INVALID_ARG, "diffusion mlp: points of shape %dx%dx%d",
                            c->channels, c->height, c->width);
+        if (c->text_cond)
+            return lc_fail(LC_ERR_INVALID_ARG, "diffusion mlp: text conditioning needs the unet");
         if (c->hidden < 1 || c->hidden > 65536 || c->depth < 1 || c->depth > DIF_MLP_MAX_DEPTH)
             return lc_fail(LC_ERR_INVALID_ARG, "diffusion mlp: hidden %d, depth %d (1..%d)",
                            c->hidden, c->depth, DIF_MLP_MAX_DEPTH);
         return LC_OK;
     }
     if (c->net != LC_DIF_NET_UNET) return lc_fail(LC_ERR_INVALID_ARG, "diffusion: unknown network");
+    if (c->text_cond && c->n_classes)
+        return lc_fail(LC_ERR_INVALID_ARG,
+                       "diffusion: conditioned on classes or on text, not both");
+    if (c->text_cond) LC_TRY(lc_text_config_check(&c->text));
     if (c->channels < 1 || c->channels > 4 || c->height < 4 || c->height % 4 || c->width < 4 ||
         c->width % 4)
         return lc_fail(LC_ERR_INVALID_ARG,
@@ -87,6 +94,17 @@ lc_status lc_diffusion_config_to_json(char **out, const lc_diffusion_config *c) 
     cJSON_AddStringToObject(j, "schedule", lc_dif_schedule_name(c->schedule));
     cJSON_AddStringToObject(j, "prediction", c->target == LC_DIF_PRED_V ? "v" : "eps");
     cJSON_AddNumberToObject(j, "n_classes", c->n_classes);
+    cJSON_AddStringToObject(j, "cond", c->text_cond ? "text" : c->n_classes ? "class" : "none");
+    if (c->text_cond) {
+        cJSON *t = cJSON_AddObjectToObject(j, "text");
+        if (t) {
+            cJSON_AddNumberToObject(t, "vocab", (double)c->text.vocab);
+            cJSON_AddNumberToObject(t, "max_len", (double)c->text.max_len);
+            cJSON_AddNumberToObject(t, "dim", (double)c->text.dim);
+            cJSON_AddNumberToObject(t, "layers", c->text.layers);
+            cJSON_AddNumberToObject(t, "heads", c->text.heads);
+        }
+    }
     cJSON_AddNumberToObject(j, "p_uncond", c->p_uncond);
     cJSON_AddNumberToObject(j, "hidden", c->hidden);
     cJSON_AddNumberToObject(j, "depth", c->depth);
@@ -176,6 +194,20 @@ lc_status lc_diffusion_config_from_json(lc_diffusion_config *c, const char *json
         c->widths[i] = (int)w[i];
     if (s == LC_OK) s = get_pair(j, "point_mean", c->point_mean, 2);
     if (s == LC_OK) s = get_pair(j, "point_std", c->point_std, 2);
+    const cJSON *cond = cJSON_GetObjectItemCaseSensitive(j, "cond");
+    c->text_cond = cJSON_IsString(cond) && !strcmp(cond->valuestring, "text");
+    if (s == LC_OK && c->text_cond) {
+        const cJSON *t = cJSON_GetObjectItemCaseSensitive(j, "text");
+        int v = 0, len = 0, dim = 0;
+        if (!cJSON_IsObject(t))
+            s = lc_fail(LC_ERR_FORMAT, "diffusion config: cond text without \"text\"");
+        if (s == LC_OK) s = get_int(t, "vocab", &v);
+        if (s == LC_OK) s = get_int(t, "max_len", &len);
+        if (s == LC_OK) s = get_int(t, "dim", &dim);
+        if (s == LC_OK) s = get_int(t, "layers", &c->text.layers);
+        if (s == LC_OK) s = get_int(t, "heads", &c->text.heads);
+        c->text.vocab = v, c->text.max_len = len, c->text.dim = dim;
+    }
     if (s == LC_OK && cJSON_IsString(data) && strlen(data->valuestring) < sizeof c->data)
         snprintf(c->data, sizeof c->data, "%s", data->valuestring);
     cJSON_Delete(j);
@@ -207,6 +239,7 @@ static lc_status init_weights(lc_diffusion *m, uint64_t seed) {
         const lc_param_info *p = &m->params.items[i];
         size_t len = strlen(p->name);
         if (len < 7 || strcmp(p->name + len - 7, ".weight")) continue;
+        if (!strncmp(p->name, "text.", 5)) continue; // the encoder's own initialisation below
         char layer[LC_PARAM_NAME_MAX];
         snprintf(layer, sizeof layer, "%.*s", (int)(len - 7), p->name);
         if (strstr(layer, "norm")) {
@@ -231,6 +264,16 @@ static lc_status init_weights(lc_diffusion *m, uint64_t seed) {
             LC_TRY(lc_init_torch_default(m->dev, &m->params, layer, seed));
         }
     }
+    if (m->cfg.text_cond) {
+        LC_TRY(lc_text_encoder_reset(m->dev, &m->params, &m->text, seed));
+        // Token and position embeddings as nn.Embedding's default N(0, 1), not CLIP's 0.02:
+        // at that scale Adam (lr 1e-3) moves them by a large part of their size each step, the
+        // caption features keep drifting and the U-Net learns to ignore them (measured on two
+        // captioned patterns: no caption-image association after 1,500 steps).
+        LC_TRY(lc_param_fill_normal(m->dev, &m->params, "text.token_embedding.weight", 1.0, seed));
+        LC_TRY(
+            lc_param_fill_normal(m->dev, &m->params, "text.position_embedding.weight", 1.0, seed));
+    }
     return LC_OK;
 }
 
@@ -241,9 +284,13 @@ lc_tensor *dif_param(lc_diffusion *m, size_t offset, int ndim, const int64_t *sh
 }
 
 static lc_status create(lc_diffusion **out, lc_device *dev, const lc_diffusion_config *cfg,
-                        uint64_t seed) {
+                        const lc_vocab *vocab, uint64_t seed) {
     *out = NULL;
     LC_TRY(lc_diffusion_config_check(cfg));
+    if (cfg->text_cond && (!vocab || vocab->size != cfg->text.vocab))
+        return lc_fail(LC_ERR_INVALID_ARG,
+                       "diffusion: a text-conditioned model needs its vocabulary (%lld words)",
+                       (long long)cfg->text.vocab);
     lc_diffusion *m = calloc(1, sizeof *m);
     if (!m) return lc_fail(LC_ERR_NOMEM, "out of memory");
     m->dev = dev;
@@ -251,6 +298,8 @@ static lc_status create(lc_diffusion **out, lc_device *dev, const lc_diffusion_c
     m->seed = seed;
     m->dim = (int64_t)cfg->channels * cfg->height * cfg->width;
     lc_status s = lc_dif_schedule_make(&m->sched, cfg->schedule, cfg->T);
+    if (s == LC_OK && cfg->text_cond) s = model_vocab_copy(&m->vocab, vocab);
+    if (s == LC_OK && cfg->text_cond) s = dif_set_captions(m, NULL, 0, NULL); // the empty row
     if (s == LC_OK) s = lc_ctx_create(&m->ctx, dev);
     if (s == LC_OK) s = cfg->net == LC_DIF_NET_MLP ? dif_mlp_declare(m) : dif_unet_declare(m);
     if (s == LC_OK) s = lc_params_alloc(&m->params, dev);
@@ -262,9 +311,9 @@ static lc_status create(lc_diffusion **out, lc_device *dev, const lc_diffusion_c
     return LC_OK;
 }
 
-lc_status lc_diffusion_new(lc_diffusion **out, lc_device *dev, const lc_diffusion_config *cfg,
-                           uint64_t seed) {
-    LC_TRY(create(out, dev, cfg, seed));
+static lc_status make(lc_diffusion **out, lc_device *dev, const lc_diffusion_config *cfg,
+                      const lc_vocab *vocab, uint64_t seed) {
+    LC_TRY(create(out, dev, cfg, vocab, seed));
     lc_status s = init_weights(*out, seed);
     if (s != LC_OK) {
         lc_diffusion_free(*out);
@@ -273,29 +322,46 @@ lc_status lc_diffusion_new(lc_diffusion **out, lc_device *dev, const lc_diffusio
     return s;
 }
 
+lc_status lc_diffusion_new(lc_diffusion **out, lc_device *dev, const lc_diffusion_config *cfg,
+                           uint64_t seed) {
+    *out = NULL;
+    if (cfg->text_cond)
+        return lc_fail(LC_ERR_INVALID_ARG, "diffusion: a text model starts with its vocabulary "
+                                           "(lc_diffusion_new_text)");
+    return make(out, dev, cfg, NULL, seed);
+}
+
+lc_status lc_diffusion_new_text(lc_diffusion **out, lc_device *dev, const lc_diffusion_config *cfg,
+                                const lc_vocab *vocab, uint64_t seed) {
+    *out = NULL;
+    if (!cfg->text_cond)
+        return lc_fail(LC_ERR_INVALID_ARG, "lc_diffusion_new_text: the config is not text_cond");
+    return make(out, dev, cfg, vocab, seed);
+}
+
 lc_status lc_diffusion_load(lc_diffusion **out, lc_device *dev, const char *path, bool ema) {
     *out = NULL;
     char file[4096];
-    LC_TRY(lc_run_checkpoint_path(file, sizeof file, path));
     lc_st_file *f;
-    LC_TRY(lc_st_open(&f, file));
-    const char *family = lc_st_meta_get(f, LC_META_FAMILY);
+    LC_TRY(model_checkpoint_open(&f, file, sizeof file, path, LC_DIFFUSION_FAMILY,
+                                 "not a diffusion model"));
     lc_diffusion_config cfg;
-    lc_status s = LC_OK;
-    if (!family || strcmp(family, LC_DIFFUSION_FAMILY))
-        s = lc_fail(LC_ERR_FORMAT, "%s: a %s model, not a diffusion model", file,
-                    family ? family : "(no family)");
-    if (s == LC_OK) {
-        s = lc_diffusion_config_from_json(&cfg, lc_st_meta_get(f, LC_META_CONFIG));
-        if (s != LC_OK) s = lc_fail_context(s, "%s", file);
-    }
+    lc_status s = lc_diffusion_config_from_json(&cfg, lc_st_meta_get(f, LC_META_CONFIG));
+    if (s != LC_OK) s = lc_fail_context(s, "%s", file);
     lc_diffusion *m = NULL;
-    if (s == LC_OK) s = create(&m, dev, &cfg, 0);
+    lc_vocab vocab = {0};
+    if (s == LC_OK && cfg.text_cond) {
+        const char *text = lc_st_meta_get(f, "vocab");
+        s = text ? lc_vocab_from_string(&vocab, text)
+                 : lc_fail(LC_ERR_FORMAT,
+                           "%s: a text-conditioned model without its vocabulary "
+                           "(metadata \"vocab\")",
+                           file);
+    }
+    if (s == LC_OK) s = create(&m, dev, &cfg, cfg.text_cond ? &vocab : NULL, 0);
+    lc_vocab_free(&vocab);
     if (s == LC_OK) s = lc_train_params_load(&m->params, dev, f, ema ? LC_ST_PREFIX_EMA : "");
-    int64_t step = 0;
-    if (s == LC_OK && lc_st_meta_get(f, LC_META_STEP) &&
-        lc_st_meta_int(f, LC_META_STEP, &step) == LC_OK)
-        m->step = step;
+    if (s == LC_OK) model_meta_step(&m->step, f);
     lc_st_close(f);
     if (s != LC_OK) {
         lc_diffusion_free(m);
@@ -308,10 +374,14 @@ lc_status lc_diffusion_load(lc_diffusion **out, lc_device *dev, const char *path
 void lc_diffusion_free(lc_diffusion *m) {
     if (!m) return;
     lc_buffer_free(m->train_x);
-    lc_buffer_free(m->ones);
     free(m->train_y);
     free(m->pics);
     free(m->batch_y);
+    free(m->cond_ids);
+    free(m->cond_eos);
+    free(m->rows_ids);
+    free(m->rows_eos);
+    if (m->cfg.text_cond) lc_vocab_free(&m->vocab);
     lc_params_free(&m->params);
     lc_ctx_free(m->ctx);
     lc_dif_schedule_free(&m->sched);
@@ -330,7 +400,7 @@ lc_dif_net lc_diffusion_net(lc_diffusion *m) {
     n.self = m;
     n.predict = m->cfg.net == LC_DIF_NET_MLP ? dif_mlp_predict : dif_unet_predict;
     n.dim = m->dim;
-    n.n_classes = m->cfg.n_classes;
+    n.n_classes = m->cfg.text_cond ? (int)m->n_cond : m->cfg.n_classes;
     n.target = m->cfg.target;
     return n;
 }
@@ -370,12 +440,24 @@ lc_status lc_diffusion_set_images(lc_diffusion *m, const lc_dataset *d) {
     if (d->channels != c->channels || d->height != c->height || d->width != c->width)
         return lc_fail(LC_ERR_SHAPE, "diffusion: images are %dx%dx%d, the model takes %dx%dx%d",
                        d->channels, d->height, d->width, c->channels, c->height, c->width);
+    if (c->text_cond) {
+        if (!d->captions)
+            return lc_fail(LC_ERR_INVALID_ARG, "diffusion: --cond text needs captioned images "
+                                               "(shapes, or a folder with captions.tsv)");
+        if (d->n > INT32_MAX - 1)
+            return lc_fail(LC_ERR_INVALID_ARG, "diffusion: %lld captions", (long long)d->n);
+        LC_TRY(dif_set_captions(m, (const char *const *)d->captions, d->n, NULL));
+        m->train_y = malloc((size_t)d->n * sizeof *m->train_y); // item i: its own caption
+        if (!m->train_y) return lc_fail(LC_ERR_NOMEM, "out of memory");
+        for (int64_t i = 0; i < d->n; i++)
+            m->train_y[i] = (int32_t)i;
+    }
     size_t count = (size_t)d->n * (size_t)m->dim;
     float *x = malloc(count * sizeof *x);
     if (!x) return lc_fail(LC_ERR_NOMEM, "out of memory");
     for (size_t i = 0; i < count; i++)
         x[i] = 2.0f * d->images[i] - 1.0f; // [0, 1] -> [-1, 1]
-    lc_status s = keep_data(m, x, d->images, d->labels, d->n);
+    lc_status s = keep_data(m, x, d->images, c->text_cond ? NULL : d->labels, d->n);
     free(x);
     return s;
 }

@@ -6,6 +6,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "latentcl/dist.h"
 #include "latentcl/image.h"
 #include "models/diffusion_internal.h"
 
@@ -22,9 +23,10 @@ static lc_status write_samples(lc_diffusion *m, const char *path) {
     bool points = m->cfg.net == LC_DIF_NET_MLP;
     int64_t n = points ? N_SCATTER : N_GRID;
     float *x = malloc((size_t)n * (size_t)m->dim * sizeof *x);
-    int32_t *cls = m->cfg.n_classes > 0 ? malloc((size_t)n * sizeof *cls) : NULL;
-    lc_status s =
-        x && (m->cfg.n_classes == 0 || cls) ? LC_OK : lc_fail(LC_ERR_NOMEM, "out of memory");
+    // the condition of row r: class r, or (text) the caption of training item r
+    int K = m->cfg.text_cond ? (int)(m->n_cond < 8 ? m->n_cond : 8) : m->cfg.n_classes;
+    int32_t *cls = K > 0 ? malloc((size_t)n * sizeof *cls) : NULL;
+    lc_status s = x && (K == 0 || cls) ? LC_OK : lc_fail(LC_ERR_NOMEM, "out of memory");
     lc_dif_sample_options o;
     lc_dif_sample_options_default(&o);
     o.seed = m->seed;
@@ -34,7 +36,7 @@ static lc_status write_samples(lc_diffusion *m, const char *path) {
         o.steps = m->cfg.T;
     if (cls) { // rows of classes 0, 1, ... (8 per row in the grid)
         for (int64_t i = 0; i < n; i++)
-            cls[i] = (int32_t)((points ? i : i / 8) % m->cfg.n_classes);
+            cls[i] = (int32_t)((points ? i : i / 8) % K);
         o.classes = cls;
     }
     if (s == LC_OK) s = lc_diffusion_sample(m, x, n, &o);
@@ -52,7 +54,8 @@ static lc_status step(void *self, lc_device *dev, cl_mem loss, const lc_batch *b
     lc_diffusion *m = self;
     (void)dev;
     m->seed = b->seed;
-    if (m->sample_every && b->step > 0 && b->step % m->sample_every == 0) {
+    // Pictures are rank 0's alone when training data-parallel (include/latentcl/dist.h).
+    if (m->sample_every && b->step > 0 && b->step % m->sample_every == 0 && lc_dist_rank() == 0) {
         char path[4200];
         snprintf(path, sizeof path, "%s/samples_step%06lld.png", m->run_dir, (long long)b->step);
         LC_TRY(write_samples(m, path)); // the weights after b->step updates
@@ -116,5 +119,6 @@ lc_status lc_diffusion_train_model(lc_train_model *out, lc_diffusion *m) {
     out->step = step;
     out->epoch_end = epoch_end;
     out->config_json = config_json;
+    if (m->cfg.text_cond) out->save_extra = dif_save_vocab;
     return LC_OK;
 }

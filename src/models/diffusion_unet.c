@@ -1,19 +1,23 @@
 // The U-Net noise predictor for images (../shared/REFERENCE.md): a sinusoidal time embedding
 // through an MLP (plus a class embedding), residual blocks with GroupNorm(8) + SiLU and the
 // time added between their two convolutions, self-attention at the lowest resolution, a
-// skip from each level of the way down to the same level on the way up.
+// skip from each level of the way down to the same level on the way up. Down: 2 x 2 average
+// pooling; up: nearest x2, then the skip is concatenated and the first block of the level
+// takes both (w[l+1] + w[l] channels). The tiny 16/32/64 variant with one block per level
+// has 239k parameters (class-conditional, 1 x 28 x 28), as the PyTorch reference
+// (tools/bench/diffusion_reference.py) with the same state_dict names.
 //
-//   x (C, H, W) -> conv_in -> [down.0: blocks at w0, H] --skip0--------------------+
-//     -> downsample.0 -> [down.1: blocks at w1, H/2] --skip1---------------+       |
-//     -> downsample.1 -> [down.2: blocks at w2, H/4]                       |       |
-//     -> mid: block, attention, block -> [up.2: blocks at w2]              |       |
-//     -> upconv.1 (x2, w1) -> concat skip1 -> [up.1: blocks at w1] <------+       |
-//     -> upconv.0 (x2, w0) -> concat skip0 -> [up.0: blocks at w0] <--------------+
+//   x (C, H, W) -> conv_in -> [down.0: blocks at w0, H] --skip0------------------------+
+//     -> pool -> [down.1: blocks at w1, H/2] --skip1-------------------------+         |
+//     -> pool -> [down.2: blocks at w2, H/4] -> mid.attn -> [up.2: w2]       |         |
+//     -> x2 -> concat skip1 -> [up.1: blocks at w1] <------------------------+         |
+//     -> x2 -> concat skip0 -> [up.0: blocks at w0] <----------------------------------+
 //     -> GroupNorm, SiLU, conv_out -> eps (C, H, W)
 #include <stdio.h>
 #include <stdlib.h>
 
 #include "models/diffusion_internal.h"
+#include "tensor/ops_gn_act.h"
 
 enum { GROUPS = 8 };
 
@@ -67,6 +71,10 @@ lc_status dif_unet_declare(lc_diffusion *m) {
         int64_t e[2] = {c->n_classes + 1, tdim}; // nn.Embedding(K + 1, 4 w0); row K = no class
         LC_TRY(lc_params_add(&m->params, "class_emb.weight", 2, e, &u->class_emb));
     }
+    if (c->text_cond) { // the caption encoder (text.h) and its projection to the time embedding
+        LC_TRY(lc_text_encoder_declare(&m->text, &m->params, "text", &c->text));
+        LC_TRY(linear(m, &u->text_proj, "text_proj", c->text.dim, tdim));
+    }
     LC_TRY(conv(m, &u->conv_in, "conv_in", c->channels, w[0], 3));
     char name[64];
     for (int l = 0; l < DIF_UNET_LEVELS; l++) {
@@ -75,25 +83,15 @@ lc_status dif_unet_declare(lc_diffusion *m) {
             LC_TRY(resblock(m, &u->down[l][b], name, b == 0 ? (l ? w[l - 1] : w[0]) : w[l], w[l],
                             tdim));
         }
-        if (l < DIF_UNET_LEVELS - 1) {
-            snprintf(name, sizeof name, "down.%d.downsample", l);
-            LC_TRY(conv(m, &u->downsample[l], name, w[l], w[l], 3));
-        }
     }
-    LC_TRY(resblock(m, &u->mid1, "mid.res1", w[2], w[2], tdim));
     u->attn.ch = w[2];
     LC_TRY(norm(m, &u->attn.norm, "mid.attn.norm", w[2]));
     LC_TRY(conv(m, &u->attn.qkv, "mid.attn.qkv", w[2], 3 * w[2], 1));
     LC_TRY(conv(m, &u->attn.proj, "mid.attn.proj", w[2], w[2], 1));
-    LC_TRY(resblock(m, &u->mid2, "mid.res2", w[2], w[2], tdim));
     for (int l = DIF_UNET_LEVELS - 1; l >= 0; l--) {
-        if (l < DIF_UNET_LEVELS - 1) {
-            snprintf(name, sizeof name, "up.%d.upconv", l);
-            LC_TRY(conv(m, &u->upconv[l], name, w[l + 1], w[l], 3));
-        }
         for (int b = 0; b < c->depth; b++) {
             // the first block of levels 0 and 1 takes the upsampled path and the skip together
-            int cin = b == 0 && l < DIF_UNET_LEVELS - 1 ? 2 * w[l] : w[l];
+            int cin = b == 0 && l < DIF_UNET_LEVELS - 1 ? w[l + 1] + w[l] : w[l];
             snprintf(name, sizeof name, "up.%d.res.%d", l, b);
             LC_TRY(resblock(m, &u->up[l][b], name, cin, w[l], tdim));
         }
@@ -125,45 +123,21 @@ static lc_status conv_f(fwd *f, lc_tensor **y, lc_tensor *x, const dif_layer *l,
     return lc_conv2d(f->ctx, y, x, w, b, stride, (int)(l->wshape[2] / 2));
 }
 
-// SiLU(GroupNorm(x))
-static lc_status norm_silu(fwd *f, lc_tensor **y, lc_tensor *x, const dif_layer *l) {
-    lc_tensor *g, *b, *h;
+// act(GroupNorm(x + add)) in one kernel each way; add (n, C) broadcast over H x W, or NULL.
+static lc_status norm_act(fwd *f, lc_tensor **y, lc_tensor *x, lc_tensor *add, const dif_layer *l,
+                          lc_act act) {
+    lc_tensor *g, *b;
     LC_TRY(params_of(f, l, &g, &b));
-    LC_TRY(lc_group_norm(f->ctx, &h, x, GROUPS, g, b, 1e-5f));
-    return lc_silu(f->ctx, y, h);
-}
-
-// h (n, C, H, W) + p (n, C) broadcast over H x W: the outer product of p with a row of ones.
-static lc_status add_per_channel(fwd *f, lc_tensor **y, lc_tensor *h, lc_tensor *p) {
-    int64_t C = h->shape[1], HW = h->shape[2] * h->shape[3];
-    lc_tensor *o, *col, *wide, *w4;
-    int64_t os[2] = {1, HW}, cs[2] = {f->n * C, 1};
-    if (!f->m->ones) { // H x W ones, kept on the device (a prefix serves every level)
-        int64_t full = (int64_t)f->m->cfg.height * f->m->cfg.width;
-        float *ones = malloc((size_t)full * sizeof *ones);
-        if (!ones) return lc_fail(LC_ERR_NOMEM, "out of memory");
-        for (int64_t i = 0; i < full; i++)
-            ones[i] = 1.0f;
-        lc_status s = lc_buffer_alloc(&f->m->ones, f->m->dev, (size_t)full * sizeof *ones);
-        if (s == LC_OK) s = lc_write(f->m->dev, f->m->ones, 0, ones, (size_t)full * sizeof *ones);
-        free(ones);
-        LC_TRY(s);
-    }
-    LC_TRY(lc_tensor_wrap(f->ctx, &o, f->m->ones, 0, LC_F32, 2, os));
-    LC_TRY(lc_reshape(f->ctx, &col, p, 2, cs));
-    LC_TRY(lc_matmul(f->ctx, &wide, col, o, 0, 0)); // (n C, HW)
-    LC_TRY(lc_reshape(f->ctx, &w4, wide, 4, h->shape));
-    return lc_add(f->ctx, y, h, w4);
+    return lc_group_norm_act(f->ctx, y, x, add, GROUPS, g, b, 1e-5f, act);
 }
 
 static lc_status res_f(fwd *f, lc_tensor **y, lc_tensor *x, const dif_resblock *r) {
     lc_tensor *h, *p, *w, *b, *skip;
-    LC_TRY(norm_silu(f, &h, x, &r->norm1));
+    LC_TRY(norm_act(f, &h, x, NULL, &r->norm1, LC_ACT_SILU));
     LC_TRY(conv_f(f, &h, h, &r->conv1, 1));
     LC_TRY(params_of(f, &r->temb, &w, &b));
     LC_TRY(lc_linear_act(f->ctx, &p, f->temb, w, b, LC_ACT_NONE, 0.0f)); // (n, cout)
-    LC_TRY(add_per_channel(f, &h, h, p));
-    LC_TRY(norm_silu(f, &h, h, &r->norm2));
+    LC_TRY(norm_act(f, &h, h, p, &r->norm2, LC_ACT_SILU));               // the time added first
     LC_TRY(conv_f(f, &h, h, &r->conv2, 1));
     skip = x;
     if (r->has_skip) LC_TRY(conv_f(f, &skip, x, &r->skip, 1));
@@ -174,9 +148,7 @@ static lc_status res_f(fwd *f, lc_tensor **y, lc_tensor *x, const dif_resblock *
 static lc_status attn_f(fwd *f, lc_tensor **y, lc_tensor *x, const dif_attention *a) {
     int64_t n = x->shape[0], C = x->shape[1], H = x->shape[2], W = x->shape[3], T = H * W;
     lc_tensor *h, *qkv, *r, *pm, *q, *k, *v, *o;
-    lc_tensor *g, *gb;
-    LC_TRY(params_of(f, &a->norm, &g, &gb));
-    LC_TRY(lc_group_norm(f->ctx, &h, x, GROUPS, g, gb, 1e-5f));
+    LC_TRY(norm_act(f, &h, x, NULL, &a->norm, LC_ACT_NONE));
     LC_TRY(conv_f(f, &qkv, h, &a->qkv, 1)); // (n, 3C, H, W)
     int64_t s4[4] = {n, 3, C, T};
     LC_TRY(lc_reshape(f->ctx, &r, qkv, 4, s4));
@@ -208,7 +180,7 @@ lc_status dif_unet_predict(void *self, lc_ctx *ctx, lc_tensor **out, lc_tensor *
     const dif_unet *u = &m->unet;
     fwd f = {m, m->ctx, NULL, n};
     (void)ctx;
-    // the conditioning: SiLU(time_mlp(sin/cos(t)) + class_emb[y])
+    // the conditioning: SiLU(time_mlp(sin/cos(t)) + class_emb[y] or text_proj(caption y))
     lc_tensor *feat, *e, *w, *b;
     LC_TRY(dif_time_features(f.ctx, &feat, t, n, c->time_dim));
     LC_TRY(params_of(&f, &u->time1, &w, &b));
@@ -222,6 +194,11 @@ lc_status dif_unet_predict(void *self, lc_ctx *ctx, lc_tensor **out, lc_tensor *
         LC_TRY(dif_class_embedding(f.ctx, &ce, table, y, n));
         LC_TRY(lc_add(f.ctx, &e, e, ce));
     }
+    if (c->text_cond) { // + text_proj(the caption's embedding); y NULL: the empty caption
+        lc_tensor *te;
+        LC_TRY(dif_text_embedding(m, &te, y, n));
+        LC_TRY(lc_add(f.ctx, &e, e, te));
+    }
     LC_TRY(lc_silu(f.ctx, &f.temb, e));
     // down
     lc_tensor *h, *skips[DIF_UNET_LEVELS - 1];
@@ -233,24 +210,21 @@ lc_status dif_unet_predict(void *self, lc_ctx *ctx, lc_tensor **out, lc_tensor *
             LC_TRY(res_f(&f, &h, h, &u->down[l][bk]));
         if (l < DIF_UNET_LEVELS - 1) {
             skips[l] = h;
-            LC_TRY(conv_f(&f, &h, h, &u->downsample[l], 2));
+            LC_TRY(lc_avg_pool2d(f.ctx, &h, h, 2, 2));
         }
     }
-    // middle, with attention at the lowest resolution
-    LC_TRY(res_f(&f, &h, h, &u->mid1));
+    // attention at the lowest resolution
     LC_TRY(attn_f(&f, &h, h, &u->attn));
-    LC_TRY(res_f(&f, &h, h, &u->mid2));
     // up
     for (int l = DIF_UNET_LEVELS - 1; l >= 0; l--) {
         if (l < DIF_UNET_LEVELS - 1) {
             LC_TRY(lc_upsample_nearest(f.ctx, &h, h, 2));
-            LC_TRY(conv_f(&f, &h, h, &u->upconv[l], 1));
             LC_TRY(lc_concat(f.ctx, &h, h, skips[l], 1));
         }
         for (int bk = 0; bk < c->depth; bk++)
             LC_TRY(res_f(&f, &h, h, &u->up[l][bk]));
     }
-    LC_TRY(norm_silu(&f, &h, h, &u->norm_out));
+    LC_TRY(norm_act(&f, &h, h, NULL, &u->norm_out, LC_ACT_SILU));
     LC_TRY(conv_f(&f, &h, h, &u->conv_out, 1));
     int64_t s2[2] = {n, m->dim};
     return lc_reshape(f.ctx, out, h, 2, s2);

@@ -10,7 +10,9 @@
 #include <string.h>
 #include <time.h>
 
+#include "latentcl/dist.h"
 #include "latentcl/rng.h"
+#include "models/hmm_dist.h"
 #include "models/hmm_internal.h"
 
 const lc_hmm_emission_ops *lc_hmm_ops(lc_hmm_emission e) {
@@ -266,20 +268,29 @@ static double now_seconds(void) {
     return (double)ts.tv_sec + 1e-9 * (double)ts.tv_nsec;
 }
 
-static lc_status estep(lc_hmm_stats *s, lc_hmm_device *hd, const lc_hmm *h, const lc_sequences *x) {
-    return hd ? lc_hmm_estep_device(s, hd, h) : lc_hmm_estep_host(s, h, x);
+// x: this rank's sequences (all of them with one rank). With several ranks the counts are
+// summed over the ranks (hmm_dist.c) in the frame of center (Gaussian: the data's mean).
+static lc_status estep(lc_hmm_stats *s, lc_hmm_device *hd, const lc_hmm *h, const lc_sequences *x,
+                       const double *center) {
+    if (lc_dist_size() == 1) return hd ? lc_hmm_estep_device(s, hd, h) : lc_hmm_estep_host(s, h, x);
+    if (x->n > 0)
+        LC_TRY(hd ? lc_hmm_estep_device(s, hd, h) : lc_hmm_estep_host(s, h, x));
+    else
+        lc_hmm_stats_zero(s); // fewer sequences than ranks: this one adds nothing
+    return hmm_dist_reduce(s, center);
 }
 
 // One restart: EM from h until the gain drops below tol or iters run out. As in
 // hmmlearn, the likelihood of iteration i is that of the parameters entering it,
 // and a converged fit stops before its M-step (so h is the model that was scored).
 static lc_status em(lc_hmm *h, lc_hmm_fit_result *r, lc_hmm_stats *s, lc_hmm_device *hd,
-                    const lc_sequences *x, const lc_hmm_fit_options *o, int restart) {
+                    const lc_sequences *x, const double *center, const lc_hmm_fit_options *o,
+                    int restart) {
     double prev = NAN;
     r->iterations = 0, r->n_decreases = 0, r->converged = false;
     for (int it = 1; it <= o->iters; it++) {
         double t0 = now_seconds();
-        LC_TRY(estep(s, hd, h, x));
+        LC_TRY(estep(s, hd, h, x, center));
         double ll = s->log_likelihood;
         if (!isfinite(ll))
             return lc_fail(LC_ERR_NONFINITE, "HMM: log-likelihood is %g at iteration %d", ll, it);
@@ -298,8 +309,9 @@ static lc_status em(lc_hmm *h, lc_hmm_fit_result *r, lc_hmm_stats *s, lc_hmm_dev
                                  .gain = gain,
                                  .decreased = fell,
                                  .seconds = now_seconds() - t0};
-        if (o->progress && o->progress(o->progress_ctx, &info))
-            return lc_fail(LC_ERR_CANCELLED, "HMM: stopped at iteration %d", it);
+        int stop = o->progress ? o->progress(o->progress_ctx, &info) : 0;
+        if (lc_dist_size() > 1) LC_TRY(lc_dist_allreduce_max_int(&stop)); // one stops, all stop
+        if (stop) return lc_fail(LC_ERR_CANCELLED, "HMM: stopped at iteration %d", it);
         prev = ll;
         if (converged) {
             r->converged = true;
@@ -307,7 +319,7 @@ static lc_status em(lc_hmm *h, lc_hmm_fit_result *r, lc_hmm_stats *s, lc_hmm_dev
         }
     }
     // The last M-step moved the model: score it once more so the result is its likelihood.
-    LC_TRY(estep(s, hd, h, x));
+    LC_TRY(estep(s, hd, h, x, center));
     r->log_likelihood = s->log_likelihood;
     return LC_OK;
 }
@@ -322,9 +334,15 @@ lc_status lc_hmm_fit(lc_hmm *h, lc_hmm_fit_result *res, lc_device *dev, const lc
     lc_hmm_stats s = {0};
     lc_hmm_device *hd = NULL;
     lc_hmm_fit_result r = {0};
+    // Data parallel: the E-step runs on this rank's part of the sequences; initialisation
+    // (k-means++ on the data) sees all of them, as in one process.
+    lc_sequences part = *x;
+    double *center = NULL;
+    bool split = lc_dist_size() > 1;
     lc_status st = lc_hmm_copy(&start, h);
+    if (st == LC_OK && split) st = hmm_dist_part(&part, &center, h, x);
     if (st == LC_OK) st = lc_hmm_stats_init(&s, h);
-    if (st == LC_OK && dev) st = lc_hmm_device_new(&hd, dev, h, x);
+    if (st == LC_OK && dev && part.n > 0) st = lc_hmm_device_new(&hd, dev, h, &part);
     r.history = malloc((size_t)o->iters * sizeof(double));
     res->history = malloc((size_t)o->iters * sizeof(double));
     if (st == LC_OK && (!r.history || !res->history))
@@ -335,7 +353,7 @@ lc_status lc_hmm_fit(lc_hmm *h, lc_hmm_fit_result *res, lc_device *dev, const lc
         st = lc_hmm_copy(h, &start);
         if (st == LC_OK)
             st = lc_hmm_init_random(h, o->init_params, x, o->seed, rs, o->mstep.min_covar);
-        if (st == LC_OK) st = em(h, &r, &s, hd, x, o, rs);
+        if (st == LC_OK) st = em(h, &r, &s, hd, &part, center, o, rs);
         if (st == LC_OK && (rs == 0 || r.log_likelihood > best_ll)) {
             best_ll = r.log_likelihood;
             lc_hmm_free(&best);
@@ -357,6 +375,8 @@ lc_status lc_hmm_fit(lc_hmm *h, lc_hmm_fit_result *res, lc_device *dev, const lc
         }
     }
     free(r.history);
+    if (part.offsets != x->offsets) hmm_dist_part_free(&part);
+    free(center);
     lc_hmm_device_free(hd);
     lc_hmm_stats_free(&s);
     lc_hmm_free(&start);

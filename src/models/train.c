@@ -6,6 +6,12 @@
 // Everything that decides the next step (data order, validation split, LR,
 // random keys) is a pure function of (seed, epoch, step), and a checkpoint
 // holds the rest (weights, optimiser state, EMA), so a resume is bit-exact.
+//
+// Data parallel (several ranks, include/latentcl/dist.h): every rank walks the same global
+// batches and steps on its contiguous slice of each; the gradients and the loss, weighted
+// by slice size, are summed over the ranks before every rank applies the same update. Rank
+// 0 alone writes the run folder and evaluates; the state in a checkpoint does not depend
+// on the number of ranks, so a run resumes with any number.
 #include <cjson/cJSON.h>
 #include <math.h>
 #include <stdio.h>
@@ -14,10 +20,12 @@
 #include <time.h>
 
 #include "latentcl/data.h"
+#include "latentcl/dist.h"
 #include "latentcl/plot.h"
 #include "latentcl/run.h"
 #include "latentcl/gemm.h"
 #include "latentcl/train.h"
+#include "models/model_io.h"
 
 // The epoch key of the validation split's permutation (never a real epoch).
 #define VAL_SPLIT_EPOCH UINT64_MAX
@@ -53,6 +61,9 @@ typedef struct {
     double t0, t_last;
     int64_t items_since;
     lc_figures eval;
+    int rank, nranks; // this process among the data-parallel ranks (0 of 1 without MPI)
+    bool writer;      // rank 0: writes the run folder, evaluates, draws pictures
+    float *reduce;    // (params total + n_loss) host staging of the gradient allreduce
 } trainer;
 
 static double now_s(void) {
@@ -116,7 +127,9 @@ static lc_status train_state_json(char **out, const trainer *t) {
         cJSON_AddNullToObject(j, "best");
     else
         cJSON_AddNumberToObject(j, "best", t->best);
-    *out = cJSON_PrintUnformatted(j);
+    // A failed cJSON_Add* (out of memory) drops its member silently: a checkpoint without
+    // one would not resume, so all 9 must be there.
+    *out = cJSON_GetArraySize(j) == 9 ? cJSON_PrintUnformatted(j) : NULL;
     cJSON_Delete(j);
     return *out ? LC_OK : lc_fail(LC_ERR_NOMEM, "out of memory");
 }
@@ -138,11 +151,13 @@ static lc_status nonfinite_stop(trainer *t, int64_t bad_step) {
 // Writes RUN/last.safetensors (and best.safetensors when is_best). Never writes a state
 // that went through a non-finite step: the device flag is read first.
 static lc_status save(trainer *t, bool is_best) {
-    if (!t->run) return LC_OK;
+    // With several ranks every rank reads the flag, so that all stop at the same step.
+    if (!t->run && t->nranks == 1) return LC_OK;
     lc_optim_report r;
     LC_TRY(lc_optim_read(t->opt, &r, false));
     if (r.bad_step >= 0 && !t->o->skip_nonfinite) return nonfinite_stop(t, r.bad_step);
     t->skipped = r.skipped;
+    if (!t->run) return LC_OK;
     lc_st_builder *b = NULL;
     LC_TRY(lc_st_builder_new(&b));
     char *state = NULL, num[32];
@@ -188,12 +203,16 @@ static lc_status json_count(int64_t *out, const cJSON *j, const char *key, const
 // order or dataset.
 static lc_status resume(trainer *t) {
     char path[4096];
-    LC_TRY(path_in_run(t, LC_RUN_LAST, path, sizeof path));
+    // Ranks other than 0 never open the run folder: they only read its checkpoint.
+    if (t->run)
+        LC_TRY(path_in_run(t, LC_RUN_LAST, path, sizeof path));
+    else
+        LC_TRY(lc_run_checkpoint_path(path, sizeof path, t->o->out));
     lc_st_file *f = NULL;
     lc_status s = lc_st_open(&f, path);
     if (s != LC_OK)
-        return lc_fail_context(s, "cannot resume %s (no usable %s)", lc_run_dir(t->run),
-                               LC_RUN_LAST);
+        return lc_fail_context(s, "cannot resume %s (no usable %s)",
+                               t->run ? lc_run_dir(t->run) : t->o->out, LC_RUN_LAST);
     const char *family = lc_st_meta_get(f, LC_META_FAMILY);
     const char *config = lc_st_meta_get(f, LC_META_CONFIG);
     const char *state = lc_st_meta_get(f, "train");
@@ -245,7 +264,7 @@ static lc_status resume(trainer *t) {
     t->epoch = epoch;
     t->skipped = skipped;
     lc_batcher_start_epoch(&t->batcher, (uint64_t)epoch, position);
-    return lc_run_truncate_metrics(t->run, (double)step);
+    return t->run ? lc_run_truncate_metrics(t->run, (double)step) : LC_OK;
 }
 
 static lc_status load_init(trainer *t) {
@@ -267,17 +286,17 @@ static lc_status write_config(trainer *t) {
                        t->m->family, t->model_config);
     }
     const lc_device_info *info = lc_device_get_info(t->dev);
-    cJSON_AddStringToObject(j, "family", t->m->family);
-    cJSON_AddItemToObject(j, "model", model);
-    cJSON_AddItemToObject(j, "train", opts);
-    if (info) cJSON_AddStringToObject(j, "device_name", info->name);
-    if (info) cJSON_AddStringToObject(j, "device_platform", info->platform);
-    // The GEMM path decides speed and the last bits of every result: record it.
-    cJSON_AddStringToObject(j, "gemm_backend",
-                            lc_gemm_backend_name(lc_gemm_active_backend(t->dev)));
-    cJSON_AddNumberToObject(j, "gemm_threads", lc_gemm_threads(t->dev));
-    cJSON_AddStringToObject(j, "latentcl_version", LATENTCL_VERSION_STRING);
-    lc_status s = lc_run_write_config(t->run, j);
+    // The GEMM path decides speed and the last bits of every result: record it. Data
+    // parallel: the batch is split over "ranks" processes (the threads are each one's).
+    const char *gemm = lc_gemm_backend_name(lc_gemm_active_backend(t->dev));
+    lc_status s = MODEL_JSON_ADD(
+        j, MJ_STR("family", t->m->family), MJ_ITEM("model", model), MJ_ITEM("train", opts),
+        MJ_IF(info, MJ_STR("device_name", info->name)),
+        MJ_IF(info, MJ_STR("device_platform", info->platform)), MJ_STR("gemm_backend", gemm),
+        MJ_NUM("gemm_threads", lc_gemm_threads(t->dev)),
+        MJ_IF(t->nranks > 1, MJ_NUM("ranks", t->nranks)),
+        MJ_STR("latentcl_version", LATENTCL_VERSION_STRING));
+    if (s == LC_OK) s = lc_run_write_config(t->run, j);
     cJSON_Delete(j);
     return s;
 }
@@ -359,6 +378,11 @@ static lc_status evaluate(trainer *t, bool *is_best) {
 // stops mid-epoch (--iters).
 static lc_status checkpoint_figures(trainer *t, bool *is_best) {
     LC_TRY(log_interval(t));
+    if (!t->writer) { // evaluation and pictures are rank 0's
+        *is_best = false;
+        t->eval_step = t->step;
+        return LC_OK;
+    }
     LC_TRY(evaluate(t, is_best));
     t->eval_step = t->step;
     if (t->m->epoch_end)
@@ -405,6 +429,45 @@ static lc_status cancelled(trainer *t) {
                    (long long)t->step, (long long)t->epoch + 1, path, lc_run_dir(t->run));
 }
 
+// ---- data parallel ----------------------------------------------------------------------
+
+// After every rank's step on its n of the batch's count items: its gradients and loss are
+// means over its n items; weighted by n / count and summed over the ranks they are the
+// means over the whole batch, as one process computes them (up to float reassociation).
+// (A gathers_batch model's gradients are already shares of the whole batch's: summed
+// as they are; its loss, the same on every rank, is rank 0's.) Every rank then holds
+// the same sums and applies the same update.
+static lc_status average_over_ranks(trainer *t, int64_t n, int64_t count) {
+    size_t total = t->m->params->total, n_loss = (size_t)t->n_loss;
+    float *grad = t->reduce, *loss = t->reduce + total;
+    bool gathers = t->m->gathers_batch;
+    if (n > 0 || gathers) {
+        LC_TRY(lc_read(t->dev, grad, t->m->params->grad, 0, total * sizeof(float)));
+        LC_TRY(lc_read(t->dev, loss, t->loss, 0, n_loss * sizeof(float)));
+        float w = gathers ? 1.0f : (float)((double)n / (double)count);
+        float w_loss = gathers ? (t->rank == 0 ? 1.0f : 0.0f) : w;
+        if (w != 1.0f)
+            for (size_t i = 0; i < total; i++)
+                grad[i] *= w;
+        for (size_t i = 0; i < n_loss; i++)
+            loss[i] = w_loss == 0.0f ? 0.0f : loss[i] * w_loss; // no NaN * 0 from a stale slot
+    } else { // a batch smaller than the number of ranks: this one adds nothing
+        memset(grad, 0, (total + n_loss) * sizeof(float));
+    }
+    LC_TRY(lc_dist_allreduce_sum_f32(grad, total + n_loss));
+    LC_TRY(lc_write(t->dev, t->m->params->grad, 0, grad, total * sizeof(float)));
+    return lc_write(t->dev, t->loss, 0, loss, n_loss * sizeof(float));
+}
+
+// Every rank starts from rank 0's weights (the same seed makes the same weights on the
+// same kind of device; this makes it so on a mixed set too).
+static lc_status broadcast_weights(trainer *t) {
+    size_t bytes = t->m->params->total * sizeof(float);
+    LC_TRY(lc_read(t->dev, t->reduce, t->m->params->data, 0, bytes));
+    LC_TRY(lc_dist_broadcast(t->reduce, bytes, 0));
+    return lc_write(t->dev, t->m->params->data, 0, t->reduce, bytes);
+}
+
 // ---- the loop ---------------------------------------------------------------------------
 
 static lc_status run_loop(trainer *t) {
@@ -418,8 +481,20 @@ static lc_status run_loop(trainer *t) {
         }
         for (int64_t i = 0; i < count; i++)
             t->batch_idx[i] = t->train_idx ? t->train_idx[idx[i]] : idx[i];
-        lc_batch batch = {t->batch_idx, count, t->step, t->epoch, (uint64_t)t->o->seed};
-        LC_TRY(m->step(m->self, t->dev, t->loss, &batch));
+        // This rank's contiguous slice of the global batch (all of it with one rank). The
+        // draws of a sample are keyed by (seed, step, its dataset index), never by the rank.
+        int64_t first = 0, n = count;
+        if (t->nranks > 1) lc_dist_shard(&first, &n, count, t->rank, t->nranks);
+        lc_batch batch = {.index = t->batch_idx + first,
+                          .count = n,
+                          .step = t->step,
+                          .epoch = t->epoch,
+                          .seed = (uint64_t)t->o->seed,
+                          .global_index = t->batch_idx,
+                          .global_count = count,
+                          .first = first};
+        if (n > 0 || m->gathers_batch) LC_TRY(m->step(m->self, t->dev, t->loss, &batch));
+        if (t->nranks > 1) LC_TRY(average_over_ranks(t, n, count));
         double lr = lc_lr_at(&t->sched, t->step);
         LC_TRY(lc_optim_step(t->opt, m->params, (float)lr, t->loss, t->n_loss, t->step));
         t->step++;
@@ -433,7 +508,9 @@ static lc_status run_loop(trainer *t) {
             LC_TRY(save(t, false));
             saved = true;
         }
-        if (report_progress(t, "train")) {
+        int stop = report_progress(t, "train");
+        if (t->nranks > 1) LC_TRY(lc_dist_allreduce_max_int(&stop)); // one stops, all stop
+        if (stop) {
             LC_TRY(log_interval(t));
             if (!saved) LC_TRY(save(t, false));
             return cancelled(t);
@@ -473,12 +550,19 @@ static lc_status setup(trainer *t) {
     // --init first: before the optimiser (the EMA starts from these weights) and before
     // --force clears the run folder (the file may be that run's last checkpoint).
     if (o->init) LC_TRY(load_init(t));
-    if (o->out) {
+    // Every rank has read --init before rank 0 may clear the run folder (--force).
+    if (t->nranks > 1) LC_TRY(lc_dist_barrier());
+    if (o->out && t->writer) {
         lc_run_mode mode = o->resume ? LC_RUN_RESUME : o->force ? LC_RUN_FORCE : LC_RUN_NEW;
         LC_TRY(lc_run_open(&t->run, o->out, mode));
     }
-    LC_TRY(lc_optim_new(&t->opt, t->dev, t->m->params, &t->ocfg));
     t->n_loss = 1 + t->m->n_terms;
+    if (t->nranks > 1) {
+        t->reduce = malloc((t->m->params->total + (size_t)t->n_loss) * sizeof(float));
+        if (!t->reduce) return lc_fail(LC_ERR_NOMEM, "out of memory for the gradient allreduce");
+        if (!o->resume) LC_TRY(broadcast_weights(t)); // before the EMA copies them
+    }
+    LC_TRY(lc_optim_new(&t->opt, t->dev, t->m->params, &t->ocfg));
     LC_TRY(lc_buffer_alloc(&t->loss, t->dev, (size_t)t->n_loss * sizeof(float)));
     LC_TRY(lc_fill_zero(t->dev, t->loss, 0, (size_t)t->n_loss * sizeof(float)));
     LC_TRY(lc_batcher_init(&t->batcher, t->n_tr, o->batch, (uint64_t)o->seed, true, false));
@@ -516,6 +600,9 @@ lc_status lc_train(lc_train_result *res, lc_device *dev, lc_train_model *m,
     t.best = NAN;
     t.loss_mean = NAN;
     t.t0 = t.t_last = now_s();
+    t.rank = lc_dist_rank();
+    t.nranks = lc_dist_size();
+    t.writer = t.rank == 0;
     lc_status s = setup(&t);
     if (s == LC_OK) s = run_loop(&t);
     if (res) {
@@ -534,6 +621,7 @@ lc_status lc_train(lc_train_result *res, lc_device *dev, lc_train_model *m,
     }
     lc_batcher_free(&t.batcher);
     free(t.batch_idx);
+    free(t.reduce);
     free(t.train_idx);
     free(t.val_idx);
     free(t.model_config);

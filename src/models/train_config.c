@@ -271,7 +271,8 @@ lc_status lc_train_options_json(char **out, const lc_train_options *o) {
         }
         }
     }
-    *out = cJSON_PrintUnformatted(j);
+    // A failed cJSON_Add* (out of memory) drops its member silently: count them.
+    *out = cJSON_GetArraySize(j) == n ? cJSON_PrintUnformatted(j) : NULL;
     cJSON_Delete(j);
     return *out ? LC_OK : lc_fail(LC_ERR_NOMEM, "out of memory");
 }

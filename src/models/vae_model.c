@@ -8,7 +8,7 @@
 #include <string.h>
 
 #include "latentcl/checkpoint.h"
-#include "latentcl/run.h"
+#include "models/model_io.h"
 #include "models/vae_internal.h"
 
 void lc_vae_config_default(lc_vae_config *c, lc_vae_kind kind) {
@@ -74,32 +74,27 @@ lc_status lc_vae_config_check(const lc_vae_config *c) {
 // Members in a fixed order; only the ones that mean something for the kind.
 lc_status lc_vae_config_to_json(char **out, const lc_vae_config *c) {
     *out = NULL;
-    cJSON *j = cJSON_CreateObject(), *hidden = cJSON_CreateArray();
-    if (!j || !hidden) {
+    bool vae = c->kind == LC_VAE_KIND_VAE, gaussian = c->decoder == LC_VAE_GAUSSIAN;
+    cJSON *j = cJSON_CreateObject(),
+          *hidden = cJSON_CreateIntArray((const int[]){c->hidden1, c->hidden2}, 2);
+    lc_status s = j && hidden ? LC_OK : lc_fail(LC_ERR_NOMEM, "out of memory");
+    if (s == LC_OK) {
+        s = MODEL_JSON_ADD(
+            j, MJ_STR("model", c->net == LC_VAE_NET_CONV ? "conv" : "mlp"),
+            MJ_NUM("channels", c->channels), MJ_NUM("height", c->height), MJ_NUM("width", c->width),
+            MJ_NUM("latent", c->latent), MJ_ITEM("hidden", hidden),
+            MJ_STR("decoder", gaussian ? "gaussian" : "bernoulli"),
+            MJ_IF(gaussian, MJ_NUM("sigma", c->sigma)), MJ_IF(vae, MJ_NUM("beta", c->beta)),
+            MJ_IF(vae, MJ_NUM("kl_warmup", c->kl_warmup)), MJ_IF(!vae, MJ_NUM("noise", c->noise)),
+            MJ_STR("data", c->data));
+        hidden = NULL; // handed over to j, or freed by MODEL_JSON_ADD
+    }
+    if (s != LC_OK) {
         cJSON_Delete(j);
         cJSON_Delete(hidden);
-        return lc_fail(LC_ERR_NOMEM, "out of memory");
+        return s;
     }
-    cJSON_AddStringToObject(j, "model", c->net == LC_VAE_NET_CONV ? "conv" : "mlp");
-    cJSON_AddNumberToObject(j, "channels", c->channels);
-    cJSON_AddNumberToObject(j, "height", c->height);
-    cJSON_AddNumberToObject(j, "width", c->width);
-    cJSON_AddNumberToObject(j, "latent", c->latent);
-    cJSON_AddItemToArray(hidden, cJSON_CreateNumber(c->hidden1));
-    cJSON_AddItemToArray(hidden, cJSON_CreateNumber(c->hidden2));
-    cJSON_AddItemToObject(j, "hidden", hidden);
-    cJSON_AddStringToObject(j, "decoder", c->decoder == LC_VAE_GAUSSIAN ? "gaussian" : "bernoulli");
-    if (c->decoder == LC_VAE_GAUSSIAN) cJSON_AddNumberToObject(j, "sigma", c->sigma);
-    if (c->kind == LC_VAE_KIND_VAE) {
-        cJSON_AddNumberToObject(j, "beta", c->beta);
-        cJSON_AddNumberToObject(j, "kl_warmup", (double)c->kl_warmup);
-    } else {
-        cJSON_AddNumberToObject(j, "noise", c->noise);
-    }
-    cJSON_AddStringToObject(j, "data", c->data);
-    *out = cJSON_PrintUnformatted(j);
-    cJSON_Delete(j);
-    return *out ? LC_OK : lc_fail(LC_ERR_NOMEM, "out of memory");
+    return model_json_print(out, j);
 }
 
 static lc_status bad(const char *key, const char *want) {
@@ -107,11 +102,7 @@ static lc_status bad(const char *key, const char *want) {
 }
 
 static lc_status get_int(const cJSON *v, const char *key, long lo, long hi, long *out) {
-    if (!cJSON_IsNumber(v) || v->valuedouble != floor(v->valuedouble) || v->valuedouble < lo ||
-        v->valuedouble > hi)
-        return bad(key, "an integer in range");
-    *out = (long)v->valuedouble;
-    return LC_OK;
+    return model_json_int(v, lo, hi, out) ? LC_OK : bad(key, "an integer in range");
 }
 
 lc_status lc_vae_config_from_json(lc_vae_config *c, lc_vae_kind kind, const char *json) {
@@ -210,16 +201,6 @@ lc_status lc_vae_new(lc_vae **out, lc_device *dev, const lc_vae_config *cfg, uin
     return s;
 }
 
-// "seed" of the metadata {"seed":S,"step":N}; 0 when absent.
-static uint64_t meta_seed(const lc_st_file *f) {
-    const char *rng = lc_st_meta_get(f, LC_META_RNG);
-    cJSON *j = rng ? cJSON_Parse(rng) : NULL;
-    const cJSON *s = cJSON_GetObjectItemCaseSensitive(j, "seed");
-    uint64_t seed = cJSON_IsNumber(s) && s->valuedouble >= 0 ? (uint64_t)s->valuedouble : 0;
-    cJSON_Delete(j);
-    return seed;
-}
-
 // The AE's code distribution, metadata "ae_code_stats" = {"mean":[..],"std":[..]}.
 static lc_status load_code_stats(lc_vae *m, const lc_st_file *f) {
     const char *text = lc_st_meta_get(f, "ae_code_stats");
@@ -254,9 +235,8 @@ static lc_status load_code_stats(lc_vae *m, const lc_st_file *f) {
 lc_status lc_vae_load(lc_vae **out, lc_device *dev, const char *path, bool ema) {
     *out = NULL;
     char file[4096];
-    LC_TRY(lc_run_checkpoint_path(file, sizeof file, path));
     lc_st_file *f;
-    LC_TRY(lc_st_open(&f, file));
+    LC_TRY(model_checkpoint_open(&f, file, sizeof file, path, NULL, NULL));
     const char *family = lc_st_meta_get(f, LC_META_FAMILY);
     lc_vae_kind kind;
     lc_vae_config cfg;
@@ -269,13 +249,10 @@ lc_status lc_vae_load(lc_vae **out, lc_device *dev, const char *path, bool ema) 
         if (s != LC_OK) s = lc_fail_context(s, "%s", file);
     }
     lc_vae *m = NULL;
-    if (s == LC_OK) s = create(&m, dev, &cfg, meta_seed(f));
+    if (s == LC_OK) s = create(&m, dev, &cfg, model_meta_seed(f));
     if (s == LC_OK) s = lc_train_params_load(&m->params, dev, f, ema ? LC_ST_PREFIX_EMA : "");
     if (s == LC_OK) s = load_code_stats(m, f);
-    int64_t step = 0;
-    if (s == LC_OK && lc_st_meta_get(f, LC_META_STEP) &&
-        lc_st_meta_int(f, LC_META_STEP, &step) == LC_OK)
-        m->step = step;
+    if (s == LC_OK) model_meta_step(&m->step, f);
     lc_st_close(f);
     if (s != LC_OK) {
         lc_vae_free(m);

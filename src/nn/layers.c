@@ -217,26 +217,17 @@ lc_status lc_mha_forward(lc_ctx *ctx, lc_tensor **y, lc_params *p, const lc_mha 
     if (x->ndim != 3 || x->shape[2] != l->dim)
         return lc_fail(LC_ERR_SHAPE, "attention %s: x %s, expected (B, T, %lld)", l->name,
                        lc_shape_str(x, (char[96]){0}, 96), (long long)l->dim);
-    int64_t B = x->shape[0], T = x->shape[1], C = l->dim, H = l->heads, D = C / H;
-    lc_tensor *w, *b, *x2, *qkv, *qkv5, *heads, *q, *k, *v, *o, *ot, *o2;
+    int64_t B = x->shape[0], T = x->shape[1], C = l->dim, H = l->heads;
+    lc_tensor *w, *b, *x2, *qkv, *qkv3, *o;
     LC_TRY(param(ctx, &w, p, l->in_w, 2, (int64_t[]){3 * C, C}));
     LC_TRY(param(ctx, &b, p, l->in_b, 1, (int64_t[]){3 * C}));
     LC_TRY(lc_reshape(ctx, &x2, x, 2, (int64_t[]){B * T, C}));
-    LC_TRY(lc_linear_act(ctx, &qkv, x2, w, b, LC_ACT_NONE, 0)); // (B*T, 3C)
-    LC_TRY(lc_reshape(ctx, &qkv5, qkv, 5, (int64_t[]){B, T, 3, H, D}));
-    LC_TRY(lc_permute(ctx, &heads, qkv5, (const int[]){2, 0, 3, 1, 4})); // (3, B, H, T, D)
-    int64_t s4[4] = {B, H, T, D};
-    lc_tensor *part;
-    LC_TRY(lc_slice0(ctx, &part, heads, 0, 1));
-    LC_TRY(lc_reshape(ctx, &q, part, 4, s4));
-    LC_TRY(lc_slice0(ctx, &part, heads, 1, 1));
-    LC_TRY(lc_reshape(ctx, &k, part, 4, s4));
-    LC_TRY(lc_slice0(ctx, &part, heads, 2, 1));
-    LC_TRY(lc_reshape(ctx, &v, part, 4, s4));
-    LC_TRY(lc_attention(ctx, &o, q, k, v, causal)); // (B, H, T, D)
-    LC_TRY(lc_transpose12(ctx, &ot, o));            // (B, T, H, D)
-    LC_TRY(lc_reshape(ctx, &o2, ot, 3, (int64_t[]){B, T, C}));
-    return lc_linear_forward(ctx, y, p, &l->out, o2, LC_ACT_NONE);
+    LC_TRY(lc_linear_act(ctx, &qkv, x2, w, b, LC_ACT_NONE, 0)); // (B*T, 3C) = (B, T, 3, H, D)
+    LC_TRY(lc_reshape(ctx, &qkv3, qkv, 3, (int64_t[]){B, T, 3 * C}));
+    // The attention kernels read each head in place and write (B, T, H, D) = (B, T, C):
+    // no head split/merge copies.
+    LC_TRY(lc_attention_qkv(ctx, &o, qkv3, (int)H, causal)); // (B, T, C)
+    return lc_linear_forward(ctx, y, p, &l->out, o, LC_ACT_NONE);
 }
 
 // --- MLP ---------------------------------------------------------------------------------

@@ -5,6 +5,7 @@
 
 #include "latentcl/rng.h"
 #include "tensor/gradcheck.h"
+#include "tensor/ops_gn_act.h"
 
 static void shape_in(lc_case_cfg *c, int i, int ndim, int64_t a, int64_t b, int64_t d2,
                      int64_t d3) {
@@ -184,6 +185,10 @@ static void linear_setup(lc_case_cfg *c, const int *sz) {
     c->ip[0] = LC_ACT_GELU;
     c->out_numel = (int64_t)sz[0] * sz[2];
 }
+static void linear_none_setup(lc_case_cfg *c, const int *sz) {
+    linear_setup(c, sz);
+    c->ip[0] = LC_ACT_NONE; // bias written first, the GEMM adds onto it
+}
 static lc_status linear_run(lc_ctx *x, lc_tensor **o, lc_tensor **in, const lc_case_cfg *c) {
     return lc_linear_act(x, o, in[0], in[1], in[2], (lc_act)c->ip[0], 0);
 }
@@ -359,6 +364,8 @@ static void pw_ref(double *out, double *const *in, const lc_case_cfg *c) {
 }
 
 #include "tensor/op_cases_more.inc"
+#include "tensor/op_cases_gn_act.inc"
+#include "tensor/op_cases_text.inc"
 
 const lc_op_case lc_op_cases[] = {
     {"matmul", mm_nn, mm_run, mm_ref, 1e-5, 2e-3, {7, 33, 5, 1}},
@@ -368,10 +375,13 @@ const lc_op_case lc_op_cases[] = {
     {"bmm", bmm_nn, mm_run, mm_ref, 1e-5, 2e-3, {7, 9, 5, 3}},
     {"bmm_nt", bmm_nt, mm_run, mm_ref, 1e-5, 2e-3, {7, 9, 5, 3}},
     {"linear_gelu", linear_setup, linear_run, linear_ref, 1e-5, 2e-3, {9, 33, 7, 1}},
+    {"linear", linear_none_setup, linear_run, linear_ref, 1e-5, 2e-3, {40, 33, 7, 1}},
     {"bias_relu", bias_relu_setup, bias_act_run, bias_act_ref, 1e-5, 2e-3, {9, 33, 7, 1}},
     {"bias_gelu", bias_gelu_setup, bias_act_run, bias_act_ref, 1e-5, 2e-3, {9, 33, 7, 1}},
     {"bias_silu", bias_silu_setup, bias_act_run, bias_act_ref, 1e-5, 2e-3, {9, 33, 7, 1}},
     {"bias_tanh", bias_tanh_setup, bias_act_run, bias_act_ref, 1e-5, 2e-3, {9, 33, 7, 1}},
+    // 130 rows: the bias gradient sums five chunks of rows (the last one short).
+    {"bias_gelu_tall", bias_gelu_setup, bias_act_run, bias_act_ref, 1e-5, 2e-3, {130, 3, 1, 1}},
     {"relu", relu_setup, unary_run, unary_ref, 1e-6, 2e-3, {3, 7, 33, 1}},
     {"leaky_relu", leaky_setup, unary_run, unary_ref, 1e-6, 2e-3, {3, 7, 33, 1}},
     {"silu", silu_setup, unary_run, unary_ref, 1e-5, 2e-3, {3, 7, 33, 1}},
@@ -396,5 +406,5 @@ const lc_op_case lc_op_cases[] = {
     {"bce_logits", bce_setup, pw_run, pw_ref, 1e-5, 2e-3, {7, 3, 33, 0}},
     {"mse", mse_setup, pw_run, pw_ref, 1e-5, 2e-3, {7, 3, 33, 1}},
     {"kl_normal", kl_setup, pw_run, pw_ref, 1e-5, 2e-3, {7, 3, 33, 2}},
-    MORE_OP_CASES{NULL, NULL, NULL, NULL, 0, 0, {0, 0, 0, 0}},
+    MORE_OP_CASES GN_ACT_OP_CASES TEXT_OP_CASES{NULL, NULL, NULL, NULL, 0, 0, {0, 0, 0, 0}},
 };

@@ -239,6 +239,64 @@ lc_status lc_mul(lc_ctx *c, lc_tensor **y, lc_tensor *a, lc_tensor *b) {
 // --- fused bias + activation: y = act(x + b) ---------------------------------
 // iv[0] = act; fv[0] = alpha. in = {x, b}.
 
+// The launches of bias_act's backward: dx (+)= dz when want_dx, db (+)= column sums of dz when
+// want_db, dz = dy * act'(x + b). x, y and b may be NULL for LC_ACT_NONE (dz = dy).
+static lc_status bias_act_grads(lc_ctx *c, int op, float alpha, int rows, int cols, cl_mem gx,
+                                size_t gxo, int want_dx, int acc_dx, cl_mem gb, size_t gbo,
+                                int want_db, int acc_db, cl_mem gy, size_t gyo, const lc_tensor *x,
+                                const lc_tensor *y, const lc_tensor *b) {
+    if (!want_dx) gx = gy, gxo = 0;
+    // Rows in chunks of at least 32, at most 64 chunks: the bias sums go through (chunks,
+    // cols) partials. The chunking follows the shape alone, so the sums are reproducible.
+    int chunk_rows = rows / 64 > 32 ? (rows + 63) / 64 : 32;
+    int chunks = (rows + chunk_rows - 1) / chunk_rows;
+    cl_mem partial = gy;
+    if (want_db) LC_TRY(lc_scratch(c, &partial, (size_t)chunks * (size_t)cols));
+    cl_kernel k;
+    LC_TRY(lc_kernel(c, &k, "elementwise", "bias_act_bwd"));
+    int dxo = lc_i(gxo), dyo = lc_i(gyo), xo = x ? lc_i(x->off) : 0, yo = y ? lc_i(y->off) : 0;
+    int has_b = b != NULL, bo = b ? lc_i(b->off) : 0;
+    cl_mem xb = x ? x->buf : gy, yb = y ? y->buf : gy, bb = b ? b->buf : xb;
+    LC_SET(k, 0, gx);
+    LC_SET(k, 1, dxo);
+    LC_SET(k, 2, want_dx);
+    LC_SET(k, 3, acc_dx);
+    LC_SET(k, 4, partial);
+    LC_SET(k, 5, want_db);
+    LC_SET(k, 6, gy);
+    LC_SET(k, 7, dyo);
+    LC_SET(k, 8, xb);
+    LC_SET(k, 9, xo);
+    LC_SET(k, 10, yb);
+    LC_SET(k, 11, yo);
+    LC_SET(k, 12, bb);
+    LC_SET(k, 13, bo);
+    LC_SET(k, 14, rows);
+    LC_SET(k, 15, cols);
+    LC_SET(k, 16, chunk_rows);
+    LC_SET(k, 17, has_b);
+    LC_SET(k, 18, op);
+    LC_SET(k, 19, alpha);
+    LC_TRY(lc_launch1(c, k, "bias_act_bwd", (size_t)chunks * (((size_t)cols + 3) / 4)));
+    if (!want_db) return LC_OK;
+    // db (+)= the partials' column sums.
+    LC_TRY(lc_kernel(c, &k, "elementwise", "colsum"));
+    int zero = 0, dbo = lc_i(gbo), mode = 0;
+    float one = 1.0f;
+    LC_SET(k, 0, gb);
+    LC_SET(k, 1, dbo);
+    LC_SET(k, 2, partial);
+    LC_SET(k, 3, zero);
+    LC_SET(k, 4, partial);
+    LC_SET(k, 5, zero);
+    LC_SET(k, 6, chunks);
+    LC_SET(k, 7, cols);
+    LC_SET(k, 8, mode);
+    LC_SET(k, 9, one);
+    LC_SET(k, 10, acc_db);
+    return lc_launch1(c, k, "bias_act_bwd_sum", ((size_t)cols + 3) / 4);
+}
+
 static lc_status bias_act_bw(lc_ctx *c, lc_node *nd) {
     lc_tensor *x = nd->in[0], *b = nd->in[1], *y = nd->out;
     int cols = lc_i(x->shape[x->ndim - 1]), rows = lc_i(x->numel / (size_t)cols);
@@ -249,36 +307,14 @@ static lc_status bias_act_bw(lc_ctx *c, lc_node *nd) {
     if (b) LC_TRY(lc_grad_target(c, b, &want_db, &gb, &gbo, &acc_db));
     if (!want_dx && !want_db) return LC_OK;
     lc_grad_source(y, &gy, &gyo);
-    if (!want_dx) gx = gy, gxo = 0;
-    if (!want_db) gb = gy, gbo = 0;
-    cl_kernel k;
-    LC_TRY(lc_kernel(c, &k, "elementwise", "bias_act_bwd"));
-    int dxo = lc_i(gxo), dbo = lc_i(gbo), dyo = lc_i(gyo), xo = lc_i(x->off), yo = lc_i(y->off);
-    int has_b = b != NULL, bo = b ? lc_i(b->off) : 0, op = (int)nd->iv[0];
-    cl_mem bb = b ? b->buf : x->buf;
-    float alpha = nd->fv[0];
-    LC_SET(k, 0, gx);
-    LC_SET(k, 1, dxo);
-    LC_SET(k, 2, want_dx);
-    LC_SET(k, 3, acc_dx);
-    LC_SET(k, 4, gb);
-    LC_SET(k, 5, dbo);
-    LC_SET(k, 6, want_db);
-    LC_SET(k, 7, acc_db);
-    LC_SET(k, 8, gy);
-    LC_SET(k, 9, dyo);
-    LC_SET(k, 10, x->buf);
-    LC_SET(k, 11, xo);
-    LC_SET(k, 12, y->buf);
-    LC_SET(k, 13, yo);
-    LC_SET(k, 14, bb);
-    LC_SET(k, 15, bo);
-    LC_SET(k, 16, rows);
-    LC_SET(k, 17, cols);
-    LC_SET(k, 18, has_b);
-    LC_SET(k, 19, op);
-    LC_SET(k, 20, alpha);
-    return lc_launch1(c, k, "bias_act_bwd", ((size_t)cols + 3) / 4);
+    return bias_act_grads(c, (int)nd->iv[0], nd->fv[0], rows, cols, gx, gxo, want_dx, acc_dx, gb,
+                          gbo, want_db, acc_db, gy, gyo, x, y, b);
+}
+
+lc_status lc_bias_grad(lc_ctx *c, cl_mem gb, size_t gbo, int acc, cl_mem gy, size_t gyo, int rows,
+                       int cols) {
+    return bias_act_grads(c, 0, 0.0f, rows, cols, NULL, 0, 0, 0, gb, gbo, 1, acc, gy, gyo, NULL,
+                          NULL, NULL);
 }
 
 lc_status lc_bias_act(lc_ctx *c, lc_tensor **y, lc_tensor *x, lc_tensor *b, lc_act act,

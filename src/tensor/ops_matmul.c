@@ -91,12 +91,58 @@ lc_status lc_bmm(lc_ctx *c, lc_tensor **y, lc_tensor *a, lc_tensor *b, int ta, i
     return matmul_any(c, y, a, b, ta != 0, tb != 0, 1, "bmm");
 }
 
+// Node (linear with a bias, no activation): in = {x, w, b}.
+static lc_status linear_bias_bw(lc_ctx *c, lc_node *nd) {
+    lc_tensor *x = nd->in[0], *w = nd->in[1], *b = nd->in[2];
+    size_t N = (size_t)x->shape[0], I = (size_t)x->shape[1], O = (size_t)w->shape[0];
+    cl_mem gy, g;
+    size_t gyo, go;
+    int wants, acc;
+    lc_grad_source(nd->out, &gy, &gyo);
+    LC_TRY(lc_grad_target(c, x, &wants, &g, &go, &acc));
+    if (wants) // dx (N, in) = dy w
+        LC_TRY(mm(c, 0, 0, N, I, O, gy, gyo, O, w->buf, w->off, I, acc ? 1.0f : 0.0f, g, go, I, 1));
+    LC_TRY(lc_grad_target(c, w, &wants, &g, &go, &acc));
+    if (wants) // dw (out, in) = dy^T x
+        LC_TRY(mm(c, 1, 0, O, I, N, gy, gyo, O, x->buf, x->off, I, acc ? 1.0f : 0.0f, g, go, I, 1));
+    LC_TRY(lc_grad_target(c, b, &wants, &g, &go, &acc));
+    if (wants) LC_TRY(lc_bias_grad(c, g, go, acc, gy, gyo, lc_i(N), lc_i(O)));
+    return LC_OK;
+}
+
+// y = x w^T + b: the bias is written first and the GEMM adds onto it (beta = 1), so neither
+// pass re-reads y; the backward hands dy to the GEMMs as it is (no dx copy).
+static lc_status linear_bias(lc_ctx *c, lc_tensor **y, lc_tensor *x, lc_tensor *w, lc_tensor *b) {
+    int64_t N = x->shape[0], I = x->shape[1], O = w->shape[0];
+    if (b->ndim != 1 || b->shape[0] != O || b->dtype != LC_F32)
+        return lc_shape_fail("linear", "bias must be (out) for weight (out, in):", w, b);
+    lc_tensor *in[3] = {x, w, b};
+    LC_TRY(lc_tensor_out(c, y, 2, (int64_t[]){N, O}, in, 3));
+    LC_TRY(lc_check_numel("linear", *y));
+    cl_kernel k;
+    LC_TRY(lc_kernel(c, &k, "elementwise", "bias_rows"));
+    int yo = lc_i((*y)->off), bo = lc_i(b->off), n = lc_i((*y)->numel), cols = lc_i(O);
+    LC_SET(k, 0, (*y)->buf);
+    LC_SET(k, 1, yo);
+    LC_SET(k, 2, b->buf);
+    LC_SET(k, 3, bo);
+    LC_SET(k, 4, n);
+    LC_SET(k, 5, cols);
+    LC_TRY(lc_launch1(c, k, "bias_rows", ((size_t)n + 3) / 4));
+    LC_TRY(mm(c, 0, 1, (size_t)N, (size_t)O, (size_t)I, x->buf, x->off, (size_t)I, w->buf, w->off,
+              (size_t)I, 1.0f, (*y)->buf, (*y)->off, (size_t)O, 1));
+    lc_node *nd;
+    return lc_record(c, &nd, "linear", linear_bias_bw, *y, in, 3);
+}
+
 lc_status lc_linear_act(lc_ctx *c, lc_tensor **y, lc_tensor *x, lc_tensor *w, lc_tensor *b,
                         lc_act act, float alpha) {
     *y = NULL;
     if (x->ndim != 2 || w->ndim != 2 || x->shape[1] != w->shape[1])
         return lc_shape_fail("linear", "needs x (N, in) and weight (out, in), got", x, w);
     lc_tensor *pre;
+    if (b && act == LC_ACT_NONE && x->dtype == LC_F32 && w->dtype == LC_F32)
+        return linear_bias(c, y, x, w, b);
     LC_TRY(lc_matmul(c, &pre, x, w, 0, 1));
     if (!b && act == LC_ACT_NONE) {
         *y = pre;

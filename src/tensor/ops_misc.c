@@ -29,7 +29,7 @@ static lc_status embed_bw(lc_ctx *c, lc_node *nd) {
     LC_SET(k, 7, V);
     LC_SET(k, 8, D);
     LC_SET(k, 9, acc);
-    return lc_launch1(c, k, "embed_bwd", (size_t)V * (((size_t)D + 3) / 4));
+    return lc_launch1(c, k, "embed_bwd", (size_t)V);
 }
 
 lc_status lc_embedding(lc_ctx *c, lc_tensor **y, lc_tensor *w, lc_tensor *ids) {

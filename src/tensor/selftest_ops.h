@@ -6,15 +6,17 @@
 
 // clang-format off
 #define LC_OP_CHECK_LIST(X)                                                                        \
-    X(matmul) X(matmul_tn) X(matmul_nt) X(matmul_tt) X(bmm) X(bmm_nt) X(linear_gelu)               \
-    X(bias_relu) X(bias_gelu) X(bias_silu) X(bias_tanh)                                            \
+    X(matmul) X(matmul_tn) X(matmul_nt) X(matmul_tt) X(bmm) X(bmm_nt) X(linear_gelu) X(linear)             \
+    X(bias_relu) X(bias_gelu) X(bias_silu) X(bias_tanh) X(bias_gelu_tall)                          \
     X(relu) X(leaky_relu) X(silu) X(gelu) X(sigmoid) X(tanh) X(exp) X(log) X(softplus) X(scale)    \
     X(chain) X(add) X(sub) X(mul)                                                                  \
     X(sum) X(mean) X(mean_axis0) X(mean_all) X(softmax) X(log_softmax)                             \
     X(cross_entropy) X(bce_logits) X(mse) X(kl_normal) X(kl_gauss)                                 \
     X(conv2d) X(conv2d_relu) X(conv2d_tanh) X(conv_transpose2d) X(max_pool2d) X(avg_pool2d)        \
     X(upsample_nearest) X(group_norm) X(layer_norm) X(embedding) X(concat) X(split) X(permute)      \
-    X(dropout) X(attention) X(attention_causal) X(time_embedding)
+    X(dropout) X(attention) X(attention_causal) X(time_embedding)                                \
+    X(group_norm_silu_add) X(group_norm_add) X(group_norm_silu)                                    \
+    X(attention_qkv) X(attention_qkv_causal) X(info_nce) X(info_nce_clamped)
 // clang-format on
 
 #define LC_OP_CHECK_DECL(op) lc_status lc_check_op_##op(lc_device *dev, lc_selftest_result *r);

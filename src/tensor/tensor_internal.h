@@ -78,6 +78,9 @@ lc_status lc_reduce_partials(lc_ctx *c, cl_mem out, size_t out_off, cl_mem parti
                              float scale);
 
 // softmax / log_softmax of scale * x over the last axis, optionally causal-masked.
+// db (+)= column sums of dy (rows, cols), in a fixed order (a linear layer's bias gradient).
+lc_status lc_bias_grad(lc_ctx *c, cl_mem gb, size_t gbo, int acc, cl_mem gy, size_t gyo, int rows,
+                       int cols);
 lc_status lc_softmax_ex(lc_ctx *c, lc_tensor **y, lc_tensor *x, int log_out, float scale,
                         int causal, const char *name);
 // Context state used by dropout.

@@ -85,4 +85,27 @@ printf '%s\n' "$out" | head -1 | grep -Eq '^\{"judge_accuracy":[0-9.]+,"frechet_
 # sampling from a run that is not a diffusion model: the judge has no sampler
 expect 1 "no sampler|not a diffusion" "$cli" sample "$tmp/judge" --n 2 --out "$tmp/z.png"
 
+# text-conditioned: a tiny U-Net with a tiny caption encoder on the captioned shapes folder;
+# a prompt gives the same image for the same seed, another prompt another image; unknown
+# words warn, a prompt with no known word is an error; the vocabulary is in the checkpoint
+"$cli" train diffusion --data "$tmp/shapes" --cond text --model unet-tiny --widths 8,16,16 \
+    --text-dim 16 --text-layers 1 --text-heads 2 --iters 3 --batch 4 --T 10 --out "$tmp/txt" \
+    >"$tmp/log" 2>&1 || fail "train diffusion --cond text: $(cat "$tmp/log")"
+grep -q '"cond":"text"\|"cond":.*"text"' "$tmp/txt/config.json" || fail "config.json lacks cond text"
+grep -aq '"vocab"' "$tmp/txt/last.safetensors" || fail "the checkpoint lacks its vocabulary"
+"$cli" sample "$tmp/txt" --prompt "a small red circle" --n 2 --seed 3 --out "$tmp/t1.png" \
+    >/dev/null 2>"$tmp/err" || fail "sample --prompt: $(cat "$tmp/err")"
+"$cli" sample "$tmp/txt" --prompt "a small red circle" --n 2 --seed 3 --out "$tmp/t2.png" \
+    >/dev/null 2>&1 || fail "sample --prompt again"
+cmp -s "$tmp/t1.png" "$tmp/t2.png" || fail "the same prompt and seed gave another image"
+"$cli" sample "$tmp/txt" --prompt "a large blue square" --n 2 --seed 3 --out "$tmp/t3.png" \
+    >/dev/null 2>&1 || fail "sample another prompt"
+! cmp -s "$tmp/t1.png" "$tmp/t3.png" || fail "another prompt gave the same image"
+expect 0 "unknown to the model, read as <unk>: zebra" "$cli" sample "$tmp/txt" \
+    --prompt "a small zebra circle" --n 1 --out "$tmp/t4.png"
+expect 1 "knows none of its words" "$cli" sample "$tmp/txt" --prompt "zebra quux" --n 1 --out "$tmp/t5.png"
+expect 1 "needs --prompt" "$cli" sample "$tmp/txt" --n 1 --out "$tmp/t6.png"
+expect 1 "not text-conditioned" "$cli" sample "$tmp/img" --prompt "a red circle" --n 1 --out "$tmp/t7.png"
+expect 1 "needs captioned images" "$cli" train diffusion --data moons --cond text --iters 1 --out "$tmp/r6"
+
 echo "diffusion CLI: ok"

@@ -1,5 +1,6 @@
 // Option parsing shared by every verb: "--name value" or "--name=value".
 #include <errno.h>
+#include <limits.h>
 #include <math.h>
 #include <stdarg.h>
 #include <stdio.h>
@@ -119,6 +120,16 @@ int cli_parse(const char *verb, const char *usage, const char *description, int 
             return usage_error(verb, "unknown option '%s'", arg);
         if (npos >= max_positional) return usage_error(verb, "unexpected argument '%s'", arg);
         positional[npos++] = arg;
+    }
+    // Integer options land in ints (counts, sizes, indices): refuse what an int cannot hold
+    // rather than let a cast wrap 4294967298 to 2. Checked here, after the command line and
+    // any --config file, so both are covered. Seeds are 64-bit and exempt.
+    for (const cli_opt *o = opts; o->name; o++) {
+        size_t len = strlen(o->name);
+        long v = o->type == OPT_INT ? *(const long *)o->value : 0;
+        if ((v > INT_MAX || v < INT_MIN) && !(len >= 4 && !strcmp(o->name + len - 4, "seed")))
+            return usage_error(verb, "%s %ld is out of range (%d..%d)", o->name, v, INT_MIN,
+                               INT_MAX);
     }
     if (n_positional) *n_positional = npos;
     *exit_code = 0;

@@ -93,8 +93,16 @@ int cmd_predict(int argc, char **argv);
 int cmd_export(int argc, char **argv);
 int cmd_train_classifier(int argc, char **argv); // train classifier
 int cmd_eval_classifier(int argc, char **argv);  // eval RUN of a classifier
+// train classifier --data shapes: the multi-head shapes judge (cmd_shapes_judge.c)
+bool cli_wants_shapes_judge(int argc, char **argv);
+int cmd_train_shapes_judge(int argc, char **argv), cmd_eval_shapes_judge(int argc, char **argv);
 int cmd_train_diffusion(int argc, char **argv), cmd_sample_diffusion(int argc, char **argv),
     cmd_eval_diffusion(int argc, char **argv); // diffusion (cmd_diffusion*.c)
+int cmd_train_mmvae(int argc, char **argv), cmd_caption(int argc, char **argv),
+    cmd_generate(int argc, char **argv), cmd_eval_mmvae(int argc, char **argv); // cmd_mmvae*.c
+int cmd_train_clip(int argc, char **argv), cmd_eval_clip(int argc, char **argv),
+    cmd_zeroshot(int argc, char **argv), cmd_retrieve(int argc, char **argv),
+    cmd_embed(int argc, char **argv); // CLIP (cmd_clip.c), retrieve/embed (cmd_retrieve.c)
 
 // ---- progress (progress.c): a bar on a terminal, plain lines in logs, Ctrl-C --------
 #include "latentcl/progress.h"

@@ -6,10 +6,12 @@
 #include "cli.h"
 
 int bench_gemm(int argc, char **argv);
+int bench_allreduce(int argc, char **argv);
 
 static const cli_verb benches[] = {
     {"gemm", "GFLOP/s of each GEMM backend against OpenBLAS on the host", bench_gemm},
     {"hmm", "seconds per Baum-Welch iteration (categorical or Gaussian HMM)", cmd_bench_hmm},
+    {"allreduce", "ms per gradient allreduce across MPI ranks (mpirun -np N)", bench_allreduce},
     {NULL, NULL, NULL},
 };
 

@@ -45,13 +45,16 @@ static lc_status open_images(lc_data *d, const char *spec, lc_data_split split, 
 // ---- latentcl train classifier ------------------------------------------------------------
 
 int cmd_train_classifier(int argc, char **argv) {
+    if (cli_wants_shapes_judge(argc, argv)) return cmd_train_shapes_judge(argc, argv);
     lc_train_options o;
     lc_train_options_default(&o);
     const char *data = "fashion-mnist", *model = "mlp";
     long subset = 0;
     const cli_opt extra[] = {
         {"--data", OPT_STRING, &data,
-         "fashion-mnist, mnist, or DIR (IDX files, or PNGs with labels in captions.tsv)", "SRC"},
+         "fashion-mnist, mnist, shapes (the multi-head shapes judge), or DIR (IDX files, or PNGs "
+         "with labels in captions.tsv)",
+         "SRC"},
         {"--model", OPT_STRING, &model, "mlp (784-512-256-10) or conv (shared/REFERENCE.md)", "M"},
         {"--subset", OPT_INT, &subset, "train on the first N training images only (0: all)", "N"},
         {NULL},
@@ -92,11 +95,6 @@ int cmd_train_classifier(int argc, char **argv) {
         free(idx);
         train_set = &part;
     }
-    if (s == LC_OK && no_test)
-        fprintf(stderr,
-                "latentcl: note: %s has no test split: no test accuracy (use --val-split "
-                "to hold out a validation split)\n",
-                data);
     if (s == LC_OK && (rc = cli_open_device(&dev)) == 0) {
         s = lc_classifier_for_dataset(&m, dev, kind, train_set, (uint64_t)o.seed);
         if (s == LC_OK) s = lc_classifier_set_data(m, data);
@@ -110,6 +108,12 @@ int cmd_train_classifier(int argc, char **argv) {
             cli_progress_end(&pr);
             rc = cli_train_finish(s, &res, &o);
             s = LC_OK; // reported
+            // After the run, so that a failure stays one line on stderr.
+            if (!rc && no_test)
+                fprintf(stderr,
+                        "latentcl: note: %s has no test split: no test accuracy (use "
+                        "--val-split to hold out a validation split)\n",
+                        data);
         }
     }
     if (s != LC_OK) rc = cli_report(s);

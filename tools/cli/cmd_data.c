@@ -248,6 +248,7 @@ int cmd_data(int argc, char **argv) {
     if (sub && !strcmp(sub, "grid")) return data_grid(argc, argv);
     if (sub && !strcmp(sub, "shapes")) return data_shapes(argc, argv);
     FILE *f = sub && (!strcmp(sub, "--help") || !strcmp(sub, "-h")) ? stdout : stderr;
+    if (sub && f == stderr) fprintf(stderr, "latentcl data: unknown sub-verb '%s'\n\n", sub);
     fprintf(f,
             "usage: latentcl data info|grid|shapes ...\n\n"
             "  info SRC [--json]                   count, shape, classes/vocabulary, checksum\n"
@@ -255,7 +256,5 @@ int cmd_data(int argc, char **argv) {
             "  shapes --n N --seed S --out DIR     write the shapes set as PNGs + TSVs\n\n"
             "%s\n'latentcl data SUBVERB --help' describes its options.\n",
             CLI_DATA_SOURCE_HELP);
-    if (f == stdout) return 0;
-    if (sub) fprintf(stderr, "latentcl data: unknown sub-verb '%s'\n", sub);
-    return 2;
+    return f == stdout ? 0 : 2;
 }

@@ -1,5 +1,5 @@
-// latentcl train diffusion --data fashion-mnist|moons|swissroll|FILE.csv
-//     --model unet|unet-tiny|mlp --noise-schedule linear|cosine --cond none|class
+// latentcl train diffusion --data fashion-mnist|shapes|DIR|moons|swissroll|FILE.csv
+//     --model unet|unet-tiny|mlp --noise-schedule linear|cosine --cond none|class|text
 //     [training options] --out RUN
 #include <math.h>
 #include <stdio.h>
@@ -79,10 +79,12 @@ int cmd_train_diffusion(int argc, char **argv) {
     const char *data = "fashion-mnist", *model = NULL, *schedule = "linear", *cond = "none",
                *pred = "eps", *widths = NULL;
     long T = 1000, sample_every = 0, points = 10000, data_seed = 0, hidden = 128, depth = 0;
+    long count = 0, text_dim = 128, text_layers = 2, text_heads = 4, max_len = 16;
     double point_noise = -1;
     const cli_opt extra[] = {
         {"--data", OPT_STRING, &data,
-         "fashion-mnist | mnist | DIR (images), or moons | swissroll | FILE.csv (2-D points)",
+         "fashion-mnist | mnist | shapes | DIR (images; PNGs + captions.tsv for --cond text), or "
+         "moons | swissroll | FILE.csv (2-D points)",
          "SRC"},
         {"--model", OPT_STRING, &model,
          "unet, unet-tiny (16/32/64) or mlp (points); default: mlp for points, unet-tiny on a "
@@ -90,7 +92,13 @@ int cmd_train_diffusion(int argc, char **argv) {
          "NET"},
         {"--noise-schedule", OPT_STRING, &schedule, "linear (1e-4..0.02) or cosine", "S"},
         {"--T", OPT_INT, &T, "diffusion steps", "T"},
-        {"--cond", OPT_STRING, &cond, "none, or class (label dropped 10% for guidance)", "C"},
+        {"--cond", OPT_STRING, &cond,
+         "none, class, or text (captions; label or caption dropped 10% for guidance)", "C"},
+        {"--count", OPT_INT, &count, "shapes: training items (0: 60000)", "N"},
+        {"--text-dim", OPT_INT, &text_dim, "--cond text: caption encoder width", "N"},
+        {"--text-layers", OPT_INT, &text_layers, "--cond text: encoder blocks", "N"},
+        {"--text-heads", OPT_INT, &text_heads, "--cond text: attention heads", "N"},
+        {"--max-len", OPT_INT, &max_len, "--cond text: caption tokens with <bos>, <eos>", "N"},
         {"--prediction", OPT_STRING, &pred, "the network predicts eps or v", "P"},
         {"--sample-every", OPT_INT, &sample_every,
          "write RUN/samples_stepN.png every N steps (raw weights; 0: off)", "N"},
@@ -101,8 +109,9 @@ int cmd_train_diffusion(int argc, char **argv) {
         {"--point-noise", OPT_FLOAT, &point_noise, "moons/swissroll: noise std (0.05 / 0.02)", "S"},
         {"--data-seed", OPT_INT, &data_seed, "moons/swissroll: generator seed", "N"},
         {NULL}};
-    const char *usage = "[--data SRC] [--model unet|unet-tiny|mlp] "
-                        "[--noise-schedule linear|cosine] [--cond none|class] [options] --out RUN";
+    const char *usage =
+        "[--data SRC] [--model unet|unet-tiny|mlp] "
+        "[--noise-schedule linear|cosine] [--cond none|class|text] [options] --out RUN";
     const char *desc =
         "Train a denoising diffusion model: x_t = sqrt(abar_t) x_0 + sqrt(1 - abar_t) eps, the "
         "network learns to predict eps (mean squared error). RUN gets samples.png (EMA weights) "
@@ -117,15 +126,28 @@ int cmd_train_diffusion(int argc, char **argv) {
     if (!model) model = pts ? "mlp" : NULL;
     lc_dif_schedule_kind sk = LC_DIF_LINEAR;
     if (lc_dif_schedule_parse(&sk, schedule) != LC_OK ||
-        (strcmp(cond, "none") && strcmp(cond, "class")) ||
+        (strcmp(cond, "none") && strcmp(cond, "class") && strcmp(cond, "text")) ||
         (strcmp(pred, "eps") && strcmp(pred, "v")) ||
         (model && strcmp(model, "mlp") && strcmp(model, "unet") && strcmp(model, "unet-tiny"))) {
         fprintf(stderr,
                 "latentcl %s: --model unet|unet-tiny|mlp, --noise-schedule linear|cosine, "
-                "--cond none|class, --prediction eps|v\n",
+                "--cond none|class|text, --prediction eps|v\n",
                 verb);
         lc_cfg_strings_free(&keep);
         return 2;
+    }
+    bool text = !strcmp(cond, "text");
+    if (count < 0 || count > 10000000 || text_dim < 1 || text_dim > 4096 || text_layers < 1 ||
+        text_heads < 1 || max_len < 3 || max_len > 1024) {
+        lc_cfg_strings_free(&keep);
+        return cli_error("--count 0..10000000, --text-dim 1..4096, --text-layers and --text-heads "
+                         ">= 1, --max-len 3..1024"),
+               2;
+    }
+    if (text && pts) {
+        lc_cfg_strings_free(&keep);
+        return cli_error("--cond text needs captioned images (--data shapes or a folder with "
+                         "captions.tsv), not 2-D points");
     }
     if (model && pts != !strcmp(model, "mlp")) {
         lc_cfg_strings_free(&keep);
@@ -156,11 +178,15 @@ int cmd_train_diffusion(int argc, char **argv) {
     else {
         lc_data_options o = {0};
         o.split = LC_SPLIT_TRAIN;
+        o.shapes_count = count;
         lc_status s = lc_data_open(&images, data, &o);
         if (s != LC_OK)
             rc = cli_report(s);
         else if (images.kind != LC_DATA_IMAGES)
             rc = cli_error("--data %s: not images or 2-D points", data);
+        else if (text && !images.images.captions)
+            rc = cli_error("--cond text: --data %s has no captions (a folder needs captions.tsv)",
+                           data);
         snprintf(canonical, sizeof canonical, "%s", data);
     }
     if (!rc) rc = cli_open_device(&dev);
@@ -191,8 +217,18 @@ int cmd_train_diffusion(int argc, char **argv) {
             cfg.n_classes = K;
         }
     }
+    lc_vocab vocab = {0};
     lc_status s = LC_OK;
-    if (!rc) s = lc_diffusion_new(&m, dev, &cfg, (uint64_t)opts.seed);
+    if (!rc && text) { // the vocabulary of the training captions, saved in the checkpoint
+        s = lc_vocab_build(&vocab, (const char *const *)images.images.captions, images.images.n, 1,
+                           0);
+        cfg.text_cond = true;
+        lc_text_config_default(&cfg.text, vocab.size);
+        cfg.text.dim = text_dim, cfg.text.layers = (int)text_layers;
+        cfg.text.heads = (int)text_heads, cfg.text.max_len = max_len;
+        if (s == LC_OK) s = lc_diffusion_new_text(&m, dev, &cfg, &vocab, (uint64_t)opts.seed);
+    } else if (!rc)
+        s = lc_diffusion_new(&m, dev, &cfg, (uint64_t)opts.seed);
     if (!rc && s == LC_OK)
         s = pts ? lc_diffusion_set_points(m, xy, cfg.n_classes ? labels : NULL, n)
                 : lc_diffusion_set_images(m, &images.images);
@@ -200,19 +236,14 @@ int cmd_train_diffusion(int argc, char **argv) {
     if (!rc && s == LC_OK) s = lc_diffusion_train_model(&tm, m);
     if (!rc && s == LC_OK) {
         lc_diffusion_set_sample_every(m, sample_every, opts.out);
-        cli_progress pr;
-        cli_progress_begin(&pr, verb);
-        cli_sigint_install();
-        lc_train_result res;
-        s = lc_train(&res, dev, &tm, &opts, cli_progress_report, &pr);
-        cli_progress_end(&pr);
-        rc = cli_train_finish(s, &res, &opts);
+        rc = cli_train_run(verb, dev, &tm, &opts);
         if (!rc && opts.out && !g_cli.json)
             printf("pictures: %s/samples.png, %s/curves.png\n", opts.out, opts.out);
     } else if (!rc) {
         rc = cli_report(s);
     }
     lc_diffusion_free(m);
+    lc_vocab_free(&vocab);
     cli_close_device(dev);
     if (!pts) lc_data_free(&images);
     free(xy);

@@ -7,6 +7,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "cli.h"
@@ -14,9 +15,10 @@
 #include "cmd_diffusion.h"
 #include "latentcl/diffusion.h"
 #include "latentcl/image.h"
+#include "latentcl/shapes_judge.h"
 
 static struct {
-    const char *out, *sampler, *weights, *which, *trajectory, *judge, *guidance_list;
+    const char *out, *sampler, *weights, *which, *trajectory, *judge, *guidance_list, *prompt;
     long n, steps, cls, seed, batch;
     double eta, guidance, bandwidth;
 } o;
@@ -116,6 +118,44 @@ static lc_status write_trajectory(const char *path, const lc_diffusion *m, const
     return s;
 }
 
+// Unknown words of a prompt, for the warning.
+typedef struct {
+    const lc_vocab *v;
+    char list[512];
+    int count;
+} unknown_words;
+
+static void note_unknown(const char *word, size_t len, void *user) {
+    unknown_words *u = user;
+    if (lc_vocab_id(u->v, word, len) != LC_TOK_UNK) return;
+    size_t at = strlen(u->list);
+    if (at + len + 3 < sizeof u->list)
+        snprintf(u->list + at, sizeof u->list - at, "%s%.*s", u->count ? ", " : "", (int)len, word);
+    u->count++;
+}
+
+// A text-conditioned model samples from --prompt (required); others refuse one. 0 or an exit
+// code. Unknown words map to <unk> with a warning; a prompt with no known word is an error.
+static int use_prompt(lc_diffusion *m, const char *verb) {
+    const lc_vocab *v = lc_diffusion_vocab(m);
+    if (!v && o.prompt)
+        return cli_error(
+            "--prompt: this model is not text-conditioned (train it with --cond text)");
+    if (!v) return 0;
+    if (!o.prompt)
+        return cli_error("a text-conditioned model needs --prompt \"a small red circle\"");
+    unknown_words u = {v, "", 0};
+    lc_tokenize_words(o.prompt, note_unknown, &u);
+    lc_status s = lc_diffusion_set_prompts(m, &o.prompt, 1, NULL);
+    if (s != LC_OK) return cli_report(s);
+    if (u.count)
+        fprintf(stderr,
+                "latentcl %s: warning: %d word%s of the prompt unknown to the model, read "
+                "as <unk>: %s\n",
+                verb, u.count, u.count == 1 ? "" : "s", u.list);
+    return 0;
+}
+
 int cmd_sample_diffusion(int argc, char **argv) {
     defaults();
     o.n = 64;
@@ -126,6 +166,7 @@ int cmd_sample_diffusion(int argc, char **argv) {
         {"--eta", OPT_FLOAT, &o.eta, "DDIM noise: 0 deterministic, 1 as DDPM", "E"},
         {"--class", OPT_INT, &o.cls,
          "class of every sample (-1: a conditional model cycles through the classes)", "K"},
+        {"--prompt", OPT_STRING, &o.prompt, "text-conditioned model: the caption to draw", "TEXT"},
         {"--guidance", OPT_FLOAT, &o.guidance,
          "classifier-free guidance w: eps_u + w (eps_c - eps_u); 1 plain conditional", "W"},
         {"--seed", OPT_INT, &o.seed, "seed of the noise", "S"},
@@ -142,7 +183,8 @@ int cmd_sample_diffusion(int argc, char **argv) {
     int rc;
     if (start("sample",
               "RUN [--n 64] [--sampler ddpm|ddim] [--steps 50] [--eta E] "
-              "[--class K] [--guidance W] [--seed S] --out x.png|x.csv [--trajectory t.png]",
+              "[--class K | --prompt TEXT] [--guidance W] [--seed S] --out x.png|x.csv "
+              "[--trajectory t.png]",
               "Draw samples from a diffusion model by the reverse chain from x_T ~ N(0, I).", argc,
               argv, opts, &dev, &m, &rc))
         return rc;
@@ -193,6 +235,10 @@ int cmd_sample_diffusion(int argc, char **argv) {
         finish(dev, m);
         return cli_error("%s", err);
     }
+    if ((rc = use_prompt(m, "sample"))) {
+        finish(dev, m);
+        return rc;
+    }
     int64_t n = o.n, dim = lc_diffusion_dim(m);
     int32_t *cls = NULL;
     if (c->n_classes > 0 && o.cls < 0) { // column j of the grid: class j
@@ -201,7 +247,7 @@ int cmd_sample_diffusion(int argc, char **argv) {
             cls[i] = (int32_t)(i % c->n_classes);
         so.classes = cls;
     }
-    so.cls = (int)o.cls;
+    so.cls = lc_diffusion_vocab(m) ? 0 : (int)o.cls; // a text model: condition 0 = the prompt
     enum { TRAJ = 10, TRAJ_N = 8 };
     int at[TRAJ];
     float *traj = NULL;
@@ -222,7 +268,11 @@ int cmd_sample_diffusion(int argc, char **argv) {
     cli_sigint_install();
     so.progress = cli_progress_report;
     so.user = &pr;
+    struct timespec t0, t1;
+    clock_gettime(CLOCK_MONOTONIC, &t0);
     if (s == LC_OK) s = lc_diffusion_sample(m, x, n, &so);
+    clock_gettime(CLOCK_MONOTONIC, &t1);
+    double sample_s = (double)(t1.tv_sec - t0.tv_sec) + 1e-9 * (double)(t1.tv_nsec - t0.tv_nsec);
     cli_progress_end(&pr);
     if (s == LC_OK && !points) {
         int cols = cls ? c->n_classes : 0;
@@ -253,9 +303,9 @@ int cmd_sample_diffusion(int argc, char **argv) {
     if (!rc) {
         if (g_cli.json)
             printf("{\"out\":\"%s\",\"n\":%lld,\"sampler\":\"%s\",\"steps\":%d,\"eta\":%g,"
-                   "\"guidance\":%g,\"seed\":%llu}\n",
+                   "\"guidance\":%g,\"seed\":%llu,\"sample_s\":%.3f,\"images_per_s\":%.3f}\n",
                    o.out, (long long)n, o.sampler, so.steps, so.eta, so.guidance,
-                   (unsigned long long)so.seed);
+                   (unsigned long long)so.seed, sample_s, (double)n / sample_s);
         else
             printf("wrote %lld samples to %s%s%s\n", (long long)n, o.out,
                    *scatter && strcmp(scatter, o.out) ? " and " : "",
@@ -346,6 +396,99 @@ static int parse_list(double *w, int max, const char *text) {
     return *p ? -1 : n;
 }
 
+// Text-to-image: tallies of the shapes judge over batches.
+typedef struct {
+    lc_shapes_judge *judge;
+    int channels, height, width;
+    int64_t n, n_shapes, n_one, n_two;
+    double all, kind, colour, size, place, relation;
+} t2i_tally;
+
+static lc_status tally_t2i(void *user, const float *images, const char *const *captions,
+                           int64_t count) {
+    t2i_tally *t = user;
+    lc_shapes_judgement j;
+    LC_TRY(lc_shapes_judge_score(t->judge, &j, images, captions, count, t->channels, t->height,
+                                 t->width));
+    t->n += j.n;
+    t->all += j.all * (double)j.n;
+    t->kind += j.kind * (double)j.n_shapes_requested;
+    t->colour += j.colour * (double)j.n_shapes_requested;
+    t->size += j.size * (double)j.n_shapes_requested;
+    if (j.n_one) t->place += j.place * (double)j.n_one;
+    if (j.n_two) t->relation += j.relation * (double)j.n_two;
+    t->n_shapes += j.n_shapes_requested, t->n_one += j.n_one, t->n_two += j.n_two;
+    return LC_OK;
+}
+
+static void print_share(const char *key, double sum, int64_t den) {
+    if (den)
+        printf(",\"%s\":%.4f", key, sum / (double)den);
+    else
+        printf(",\"%s\":null", key);
+}
+
+// t2i_accuracy: images generated from the test captions of the model's data in which the
+// shapes judge recognises every requested attribute, for each --guidance w.
+static int eval_t2i(lc_diffusion *m, const double *w, int nw) {
+    const lc_diffusion_config *c = lc_diffusion_get_config(m);
+    lc_device *dev = lc_ctx_device(lc_diffusion_ctx(m));
+    t2i_tally t = {0};
+    lc_status s = lc_shapes_judge_load(&t.judge, dev, o.judge);
+    if (s != LC_OK) return cli_report(s);
+    lc_data captions = {0};
+    lc_data_options dopt = {0};
+    dopt.split = LC_SPLIT_TEST;
+    int64_t n = o.n > 0 ? o.n : 1000;
+    dopt.shapes_count = n;
+    s = lc_data_open(&captions, c->data, &dopt);
+    if (s == LC_ERR_UNSUPPORTED) { // a folder has no test split: its own captions
+        dopt.split = LC_SPLIT_TRAIN;
+        s = lc_data_open(&captions, c->data, &dopt);
+    }
+    if (s == LC_OK && (captions.kind != LC_DATA_IMAGES || !captions.images.captions)) {
+        lc_data_free(&captions);
+        s = lc_fail(LC_ERR_FORMAT, "%s: no captions to draw from", c->data);
+    }
+    if (s == LC_OK && captions.images.n < n) n = captions.images.n;
+    for (int i = 0; s == LC_OK && i < nw; i++) {
+        lc_dif_sample_options so;
+        lc_dif_sample_options_default(&so);
+        so.steps = o.steps > 0 ? (int)o.steps : (c->T < 50 ? c->T : 50);
+        so.guidance = w[i];
+        so.seed = (uint64_t)(o.seed > 0 ? o.seed : 0);
+        t2i_tally keep = t;
+        t = (t2i_tally){
+            .judge = keep.judge, .channels = c->channels, .height = c->height, .width = c->width};
+        s = lc_diffusion_text_to_image(m, (const char *const *)captions.images.captions, n, &so,
+                                       tally_t2i, &t);
+        if (s != LC_OK) break;
+        const char *weights = o.weights ? o.weights : "ema";
+        if (g_cli.json) {
+            printf("{\"t2i_accuracy\":%.4f", t.all / (double)t.n);
+            print_share("kind", t.kind, t.n_shapes);
+            print_share("colour", t.colour, t.n_shapes);
+            print_share("size", t.size, t.n_shapes);
+            print_share("place", t.place, t.n_one);
+            print_share("relation", t.relation, t.n_two);
+            printf(",\"n\":%lld,\"guidance\":%g,\"steps\":%d,\"weights\":\"%s\"}\n", (long long)t.n,
+                   w[i], so.steps, weights);
+        } else {
+            printf("guidance %g, DDIM %d, %s weights, n = %lld captions: every requested "
+                   "attribute recognised in %.1f%% (kind %.1f%%, colour %.1f%%, size %.1f%%)\n",
+                   w[i], so.steps, weights, (long long)t.n, 100.0 * t.all / (double)t.n,
+                   100.0 * t.kind / (double)(t.n_shapes ? t.n_shapes : 1),
+                   100.0 * t.colour / (double)(t.n_shapes ? t.n_shapes : 1),
+                   100.0 * t.size / (double)(t.n_shapes ? t.n_shapes : 1));
+        }
+        fflush(stdout);
+    }
+    int rc = s == LC_OK ? 0 : cli_report(s);
+    if (captions.kind == LC_DATA_IMAGES) lc_data_free(&captions);
+    lc_shapes_judge_free(t.judge);
+    return rc;
+}
+
 // Judge accuracy and Frechet distance in the judge's feature space, for each --guidance w.
 static int eval_judge(lc_diffusion *m) {
     const lc_diffusion_config *c = lc_diffusion_get_config(m);
@@ -356,6 +499,7 @@ static int eval_judge(lc_diffusion *m) {
     if (nw < 1)
         return cli_error("--guidance %s: a number or a list such as 1,2,3 (at most %d)",
                          o.guidance_list, MAX_W);
+    if (lc_diffusion_vocab(m)) return eval_t2i(m, w, nw);
     char path[4096];
     int rc = cli_run_checkpoint(path, sizeof path, o.judge, NULL);
     if (rc) return rc;
@@ -428,12 +572,14 @@ static int eval_judge(lc_diffusion *m) {
 int cmd_eval_diffusion(int argc, char **argv) {
     defaults();
     const cli_opt opts[] = {
-        {"--n", OPT_INT, &o.n, "samples (0: 2000)", "N"},
+        {"--n", OPT_INT, &o.n, "samples (0: 2000; text models 1000)", "N"},
         {"--steps", OPT_INT, &o.steps, "DDIM steps (0: 50)", "S"},
         {"--seed", OPT_INT, &o.seed, "seed of the samples", "S"},
         {"--bandwidth", OPT_FLOAT, &o.bandwidth, "2-D: RBF kernel bandwidth, in standardised units",
          "H"},
-        {"--judge", OPT_STRING, &o.judge, "images: the classifier run that judges samples", "RUN"},
+        {"--judge", OPT_STRING, &o.judge,
+         "images: the classifier run that judges samples (text models: the shapes judge run)",
+         "RUN"},
         {"--guidance", OPT_STRING, &o.guidance_list, "images: w, or a list 1,2,3", "W"},
         OPT_WEIGHTS,
         CLI_COMMON_OPTS,

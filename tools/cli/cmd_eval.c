@@ -13,8 +13,14 @@ typedef struct {
 } eval_family;
 
 static const eval_family families[] = {
-    {"classifier", cmd_eval_classifier}, {"vae", cmd_eval_vae}, {"ae", cmd_eval_vae},
-    {"diffusion", cmd_eval_diffusion},   {NULL, NULL},
+    {"classifier", cmd_eval_classifier},
+    {"vae", cmd_eval_vae},
+    {"ae", cmd_eval_vae},
+    {"diffusion", cmd_eval_diffusion},
+    {"shapes-judge", cmd_eval_shapes_judge},
+    {"mmvae", cmd_eval_mmvae},
+    {"clip", cmd_eval_clip},
+    {NULL, NULL},
 };
 
 static void usage(FILE *f) {

@@ -9,6 +9,7 @@
 #include <sys/stat.h>
 
 #include "cli.h"
+#include "cli_dist.h"
 #include "cmd_hmm.h"
 #include "latentcl/checkpoint.h"
 #include "latentcl/device.h"
@@ -370,7 +371,10 @@ int cmd_train_hmm(int argc, char **argv) {
         rc = 1;
         goto done;
     }
-    if ((s = lc_run_open(&run, out, force ? LC_RUN_FORCE : LC_RUN_NEW)) != LC_OK) goto done;
+    // Under mpirun rank 0 alone writes the run folder (run stays NULL on the others).
+    if (cli_dist_writer() &&
+        (s = lc_run_open(&run, out, force ? LC_RUN_FORCE : LC_RUN_NEW)) != LC_OK)
+        goto done;
     lc_hmm_fit_options o;
     lc_hmm_fit_defaults(&o);
     o.iters = (int)iters, o.tol = tol, o.restarts = (int)restarts, o.seed = (uint64_t)seed;
@@ -380,7 +384,7 @@ int cmd_train_hmm(int argc, char **argv) {
     o.progress = on_iteration, o.progress_ctx = &ctx;
     cJSON *cfg = config_json(data, &h, &o, &tf, init, labels_path, lc_device_get_info(dev)->name);
     char *cfg_text = cfg ? cJSON_PrintUnformatted(cfg) : NULL;
-    if (cfg) s = lc_run_write_config(run, cfg);
+    if (cfg && run) s = lc_run_write_config(run, cfg);
     cJSON_Delete(cfg);
     cli_sigint_install();
     double ll = NAN;
@@ -398,7 +402,7 @@ int cmd_train_hmm(int argc, char **argv) {
         if (s == LC_ERR_CANCELLED)
             fprintf(stderr, "latentcl: interrupted: saving the model so far\n");
     }
-    if (s == LC_OK || s == LC_ERR_CANCELLED) {
+    if (run && (s == LC_OK || s == LC_ERR_CANCELLED)) {
         char path[4096];
         lc_status w = lc_run_path(run, LC_RUN_LAST, path, sizeof path);
         if (w == LC_OK) w = lc_hmm_save(path, &h, &meta, cfg_text);
@@ -413,7 +417,7 @@ int cmd_train_hmm(int argc, char **argv) {
         if (w != LC_OK) s = w;
     }
     free(cfg_text);
-    if (s == LC_OK && !rc) {
+    if (s == LC_OK && !rc && run) {
         if (h.emission == LC_HMM_CATEGORICAL && !g_cli.json)
             print_top_symbols(&h, &meta.alphabet, stdout);
         double aic = lc_hmm_aic(&h, ll), bic = lc_hmm_bic(&h, ll, x->n_steps);

@@ -5,8 +5,10 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 
 #include "cli.h"
+#include "cli_run.h"
 #include "latentcl/checkpoint.h"
 
 typedef struct {
@@ -72,14 +74,22 @@ int cmd_inspect(int argc, char **argv) {
         {"--json", OPT_FLAG, &g_cli.json, "print one JSON object per line", NULL}, {NULL}};
     const char *file = NULL;
     int code;
-    if (cli_parse_one("inspect", "FILE [--json]",
+    if (cli_parse_one("inspect", "FILE|RUN [--json]",
                       "List a safetensors file's metadata and each tensor (name, dtype, shape, "
-                      "min/max/mean over the finite values). The file is checked in full first.",
+                      "min/max/mean over the finite values). The file is checked in full first. "
+                      "A run folder means its last.safetensors.",
                       argc, argv, opts, "FILE", &file, &code))
         return code;
     lc_st_file *f = NULL;
-    lc_status s = lc_st_open(&f, file);
-    if (s != LC_OK) return cli_report(s);
+    struct stat st;
+    if (stat(file, &st) == 0 && S_ISDIR(st.st_mode)) { // a run folder: its last checkpoint
+        int rc = cli_run_open(&f, file, "last");
+        if (rc) return rc;
+    } else {
+        lc_status so = lc_st_open(&f, file);
+        if (so != LC_OK) return cli_report(so);
+    }
+    lc_status s = LC_OK;
 
     int n = lc_st_count(f);
     tensor_stats *stats = calloc((size_t)n + 1, sizeof *stats);

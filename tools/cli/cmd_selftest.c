@@ -54,6 +54,10 @@ int cmd_selftest(int argc, char **argv) {
         cli_close_device(dev);
         return cli_report(s);
     }
+    if (n_run == 0) { // a misspelt --only must not pass as "0 checks, 0 failed"
+        cli_close_device(dev);
+        return cli_error("selftest: no check's name contains '%s'", filter ? filter : "");
+    }
     if (g_cli.json)
         printf("{\"summary\":true,\"device\":\"%s\",\"gemm\":\"%s\",\"checks\":%d,\"failed\":%d,"
                "\"programs_built\":%llu,\"cache_hits\":%llu,\"seconds\":%.3f}\n",

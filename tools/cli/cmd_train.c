@@ -4,6 +4,7 @@
 #include <string.h>
 
 #include "cli.h"
+#include "cli_dist.h"
 #include "cmd_hmm.h"
 
 typedef struct {
@@ -20,8 +21,8 @@ static const train_family families[] = {
     {"vae", "variational autoencoder: -ELBO, Bernoulli or Gaussian decoder", cmd_train_vae},
     {"diffusion", "denoising diffusion (DDPM/DDIM): U-Net on images, MLP on 2-D points",
      cmd_train_diffusion},
-    // {"mmvae", "...", cmd_train_mmvae},
-    // {"clip", "...", cmd_train_clip},
+    {"mmvae", "multimodal VAE: images + captions, product-of-experts posterior", cmd_train_mmvae},
+    {"clip", "CLIP-style aligned image/caption embeddings (symmetric InfoNCE)", cmd_train_clip},
     {NULL, NULL, NULL},
 };
 
@@ -42,7 +43,7 @@ int cmd_train(int argc, char **argv) {
         return 0;
     }
     for (const train_family *t = families; t->family; t++)
-        if (!strcmp(t->family, argv[1])) return t->run(argc - 1, argv + 1);
+        if (!strcmp(t->family, argv[1])) return cli_dist_run(t->run, argc - 1, argv + 1);
     fprintf(stderr, "latentcl train: unknown family '%s'\n\n", argv[1]);
     usage(stderr);
     return 2;

@@ -189,13 +189,7 @@ static int train(lc_vae_kind kind, int argc, char **argv) {
     lc_train_model tm;
     if (!rc && s == LC_OK) s = lc_vae_train_model(&tm, m);
     if (!rc && s == LC_OK) {
-        cli_progress pr;
-        cli_progress_begin(&pr, verb);
-        cli_sigint_install();
-        lc_train_result res;
-        s = lc_train(&res, dev, &tm, &opts, cli_progress_report, &pr);
-        cli_progress_end(&pr);
-        rc = cli_train_finish(s, &res, &opts);
+        rc = cli_train_run(verb, dev, &tm, &opts);
         if (!rc && opts.out && !g_cli.json)
             printf("pictures: %s/samples.png, %s/recon.png, %s/curves.png\n", opts.out, opts.out,
                    opts.out);

@@ -167,9 +167,9 @@ int cmd_sample_vae(int argc, char **argv) {
 
 int cmd_reconstruct(int argc, char **argv) {
     defaults();
-    o.n = 32;
+    o.n = 0; // 32, or what the set holds after --first
     const cli_opt opts[] = {
-        {"--n", OPT_INT, &o.n, "number of images", "N"},
+        {"--n", OPT_INT, &o.n, "number of images (0: 32, fewer if the set is smaller)", "N"},
         {"--first", OPT_INT, &o.first, "index of the first image", "I"},
         OPT_DATA,
         {"--split", OPT_STRING, &o.split, "train or test (default test, else train)", "S"},
@@ -189,6 +189,7 @@ int cmd_reconstruct(int argc, char **argv) {
     lc_data d;
     if ((rc = open_test(&d, m, NULL))) return finish(dev, m), rc;
     int64_t total = d.images.n, P = lc_vae_image_size(m);
+    if (o.n == 0) o.n = total - o.first < 32 ? (long)(total - o.first) : 32;
     if (o.n < 1 || o.n > 1024 || o.first < 0 || o.first + o.n > total) {
         lc_data_free(&d);
         finish(dev, m);
@@ -298,7 +299,7 @@ static lc_status write_codes(const char *path, const float *codes, const lc_data
     char tmp[4200];
     snprintf(tmp, sizeof tmp, "%s.tmp%ld", path, (long)getpid());
     FILE *f = fopen(tmp, "w");
-    if (!f) return lc_fail(LC_ERR_IO, "cannot write %s: %s", tmp, strerror(errno));
+    if (!f) return lc_fail(LC_ERR_IO, "cannot write %s: %s", path, strerror(errno));
     fprintf(f, "index\tlabel");
     for (int64_t e = 0; e < Z; e++)
         fprintf(f, "\tz%lld", (long long)e);
@@ -351,9 +352,11 @@ int cmd_encode(int argc, char **argv) {
     lc_status s = codes ? LC_OK : lc_fail(LC_ERR_NOMEM, "out of memory");
     if (s == LC_OK) s = lc_vae_encode(m, codes, NULL, d.images.images, d.images.n);
     if (s == LC_OK) s = write_codes(o.out, codes, &d.images, Z);
-    if (s == LC_OK && scatter)
+    if (s == LC_OK && scatter) {
         s = lc_vae_write_scatter(scatter, codes, d.images.labels, d.images.n, d.images.n_classes,
                                  d.images.class_names);
+        if (s != LC_OK) remove(o.out); // a failed command leaves no output behind
+    }
     int64_t n = d.images.n;
     free(codes);
     lc_data_free(&d);

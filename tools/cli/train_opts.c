@@ -138,6 +138,9 @@ int cli_train_finish(lc_status s, const lc_train_result *r, const lc_train_optio
     for (int i = 0; i < r->eval.count; i++)
         printf(", %s %.4f", r->eval.items[i].name, r->eval.items[i].value);
     putchar('\n');
-    if (opts->out) printf("run folder: %s (last.safetensors, metrics.jsonl)\n", opts->out);
+    if (opts->out)
+        printf("run folder: %s (last.safetensors, metrics.jsonl)\n", opts->out);
+    else
+        printf("no --out: nothing was saved\n");
     return 0;
 }

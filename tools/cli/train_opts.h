@@ -26,5 +26,9 @@ int cli_train_parse(const char *verb, const char *usage, const char *description
 // Reports lc_train's outcome: a summary (one JSON object with --json) on success, the
 // library's message otherwise. Returns the exit code (0 or 1).
 int cli_train_finish(lc_status s, const lc_train_result *r, const lc_train_options *opts);
+// Runs lc_train on tm with the progress line (labelled `label`) and Ctrl-C handling, then
+// reports like cli_train_finish. Returns the exit code (0 or 1). In train_run.c.
+int cli_train_run(const char *label, lc_device *dev, lc_train_model *tm,
+                  const lc_train_options *opts);
 
 #endif

@@ -1,0 +1,96 @@
+// Multi-head self-attention from the packed in-projection (cl/attention.cl): no head
+// split/merge copies and no per-head GEMM calls. Forward and backward side by side.
+#include <math.h>
+
+#include "tensor/tensor_internal.h"
+
+// Node: in[0] = qkv, saved[0] = probs (B, H, T, T); iv[0] = heads, iv[1] = causal.
+static lc_status attn_qkv_bw(lc_ctx *c, lc_node *nd) {
+    lc_tensor *qkv = nd->in[0], *probs = nd->saved[0];
+    int wants, acc;
+    cl_mem g, gy;
+    size_t go, gyo;
+    LC_TRY(lc_grad_target(c, qkv, &wants, &g, &go, &acc));
+    if (!wants) return LC_OK;
+    lc_grad_source(nd->out, &gy, &gyo);
+    int B = lc_i(qkv->shape[0]), T = lc_i(qkv->shape[1]), H = (int)nd->iv[0],
+        D = lc_i(qkv->shape[2] / 3 / H), causal = (int)nd->iv[1];
+    int gof = lc_i(go), dyo = lc_i(gyo), qo = lc_i(qkv->off);
+    float scale = 1.0f / sqrtf((float)D);
+    cl_mem ds;
+    LC_TRY(lc_scratch(c, &ds, probs->numel));
+    size_t items = (size_t)B * H * T;
+    cl_kernel k;
+    LC_TRY(lc_kernel(c, &k, "attention", "attn_bwd_rows"));
+    LC_SET(k, 0, g);
+    LC_SET(k, 1, gof);
+    LC_SET(k, 2, acc);
+    LC_SET(k, 3, ds);
+    LC_SET(k, 4, gy);
+    LC_SET(k, 5, dyo);
+    LC_SET(k, 6, probs->buf);
+    LC_SET(k, 7, qkv->buf);
+    LC_SET(k, 8, qo);
+    LC_SET(k, 9, B);
+    LC_SET(k, 10, T);
+    LC_SET(k, 11, H);
+    LC_SET(k, 12, D);
+    LC_SET(k, 13, scale);
+    LC_SET(k, 14, causal);
+    LC_TRY(lc_launch1(c, k, "attention_bwd_rows", items));
+    LC_TRY(lc_kernel(c, &k, "attention", "attn_bwd_cols"));
+    LC_SET(k, 0, g);
+    LC_SET(k, 1, gof);
+    LC_SET(k, 2, acc);
+    LC_SET(k, 3, ds);
+    LC_SET(k, 4, gy);
+    LC_SET(k, 5, dyo);
+    LC_SET(k, 6, probs->buf);
+    LC_SET(k, 7, qkv->buf);
+    LC_SET(k, 8, qo);
+    LC_SET(k, 9, B);
+    LC_SET(k, 10, T);
+    LC_SET(k, 11, H);
+    LC_SET(k, 12, D);
+    LC_SET(k, 13, causal);
+    return lc_launch1(c, k, "attention_bwd_cols", items);
+}
+
+lc_status lc_attention_qkv(lc_ctx *c, lc_tensor **y, lc_tensor *qkv, int heads, int causal) {
+    *y = NULL;
+    if (qkv->ndim != 3 || qkv->dtype != LC_F32 || heads < 1 || qkv->shape[2] % (3 * heads) ||
+        qkv->shape[2] == 0)
+        return lc_shape_fail("attention_qkv", "needs float qkv (B, T, 3 * heads * D), got", qkv,
+                             NULL);
+    int64_t B = qkv->shape[0], T = qkv->shape[1], C = qkv->shape[2] / 3, H = heads;
+    LC_TRY(lc_check_numel("attention_qkv", qkv));
+    lc_tensor *probs;
+    LC_TRY(lc_tensor_new(c, &probs, 4, (int64_t[]){B, H, T, T}));
+    LC_TRY(lc_check_numel("attention_qkv", probs));
+    LC_TRY(lc_tensor_out(c, y, 3, (int64_t[]){B, T, C}, &qkv, 1));
+    int b = lc_i(B), t = lc_i(T), h = heads, d = lc_i(C / H), yo = lc_i((*y)->off),
+        qo = lc_i(qkv->off);
+    float scale = 1.0f / sqrtf((float)d);
+    cl_kernel k;
+    LC_TRY(lc_kernel(c, &k, "attention", "attn_fwd"));
+    LC_SET(k, 0, (*y)->buf);
+    LC_SET(k, 1, yo);
+    LC_SET(k, 2, probs->buf);
+    LC_SET(k, 3, qkv->buf);
+    LC_SET(k, 4, qo);
+    LC_SET(k, 5, b);
+    LC_SET(k, 6, t);
+    LC_SET(k, 7, h);
+    LC_SET(k, 8, d);
+    LC_SET(k, 9, scale);
+    LC_SET(k, 10, causal);
+    LC_TRY(lc_launch1(c, k, "attention_fwd", (size_t)B * H * T));
+    lc_node *nd;
+    LC_TRY(lc_record(c, &nd, "attention_qkv", attn_qkv_bw, *y, &qkv, 1));
+    if (nd) {
+        nd->saved[0] = probs;
+        nd->iv[0] = heads;
+        nd->iv[1] = causal != 0;
+    }
+    return LC_OK;
+}
