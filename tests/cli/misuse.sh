@@ -190,6 +190,9 @@ misuse 2 "--length $big is out of range" -- sample hmm --length "$big"
 misuse 2 "--out FILE is required" -- sample vae
 misuse 1 "reg/x.png: .*Not a directory" -- sample vae --out reg/x.png
 misuse 1 "--n -1 out of range" -- sample vae --n -1 --out x.png
+misuse 1 "--out: a .png file" -- sample diff --out x.bogus
+misuse 1 "reg/x.csv: Not a directory" -- sample diff --out reg/x.csv
+misuse 1 "diffusion: T = -1 " -- train diffusion --data moons --T -1 --iters 1 --out dT
 misuse 2 "--n $wrap is out of range" -- sample diff --n "$wrap" --out x.csv
 misuse 1 "--steps -1: the model has T = 10" -- sample diff --steps -1 --out x.csv
 misuse 1 "reg/x.csv" -- sample diff --n 4 --steps 2 --out reg/x.csv

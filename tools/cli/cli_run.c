@@ -1,6 +1,9 @@
 // RUN folders and checkpoint files for eval, predict and export (see cli_run.h).
 #include "cli_run.h"
 
+#include <errno.h>
+#include <fcntl.h>
+#include <unistd.h>
 #include <stdio.h>
 #include <string.h>
 #include <sys/stat.h>
@@ -46,4 +49,17 @@ int cli_run_open(lc_st_file **f, const char *run, const char *which) {
     if (rc) return rc;
     lc_status s = lc_st_open(f, path);
     return s == LC_OK ? 0 : cli_report(s);
+}
+
+int cli_check_out(const char *path) {
+    struct stat st;
+    if (stat(path, &st) == 0 && S_ISDIR(st.st_mode))
+        return cli_error("%s: %s", path, strerror(EISDIR));
+    char tmp[4200];
+    snprintf(tmp, sizeof tmp, "%s.tmp.%ld", path, (long)getpid());
+    int fd = open(tmp, O_WRONLY | O_CREAT | O_EXCL, 0644);
+    if (fd < 0) return cli_error("%s: %s", path, strerror(errno));
+    close(fd);
+    unlink(tmp);
+    return 0;
 }

@@ -17,4 +17,8 @@ int cli_weights_prefix(const char **prefix, const char *weights);
 // printing one error line.
 int cli_run_open(lc_st_file **f, const char *run, const char *which);
 
+// Whether an output file can be created or replaced at path, checked before any work (by
+// creating and removing a temp file beside it): 0, or prints "path: reason" and returns 1.
+int cli_check_out(const char *path);
+
 #endif

@@ -333,7 +333,7 @@ int cmd_zeroshot(int argc, char **argv) {
     else
         default_png(png, sizeof png, run);
     // Before the model and the data: a bad --out fails at once, as its only message.
-    if (clip_cli_check_out(png)) return 1;
+    if (cli_check_out(png)) return 1;
     lc_device *dev = NULL;
     lc_clip *m = NULL;
     int rc = load_run(&m, &dev, path, sizeof path, run, which, weights);

@@ -19,9 +19,6 @@ lc_status clip_cli_data(lc_dataset *out, const char *spec, lc_data_split split, 
                         bool *absent, int *shapes);
 // The shapes spec for a run's config: "shapes", "shapes-one", "shapes-two".
 const char *clip_cli_shapes_spec(int shapes);
-// Whether an output file can be created or replaced at path, checked before any work (by
-// creating and removing a temp file beside it): 0, or prints "path: reason" and returns 1.
-int clip_cli_check_out(const char *path);
 
 // --checkpoint last|best and --weights raw|ema: which saved weights of RUN a verb loads
 // (entries of a cli_opt table; which and weights are const char **).

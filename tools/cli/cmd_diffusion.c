@@ -194,18 +194,18 @@ int cmd_train_diffusion(int argc, char **argv) {
     if (!rc) {
         bool tiny = model ? !strcmp(model, "unet-tiny") : lc_device_get_info(dev)->is_cpu;
         lc_diffusion_config_default(&cfg, pts ? LC_DIF_NET_MLP : LC_DIF_NET_UNET, tiny);
-        cfg.T = (int)(T > 0 && T <= 100000 ? T : 0);
+        cfg.T = (int)T; // cli_parse keeps OPT_INT values in int range; the config check names it
         cfg.schedule = sk;
         cfg.target = strcmp(pred, "v") ? LC_DIF_PRED_EPS : LC_DIF_PRED_V;
         snprintf(cfg.data, sizeof cfg.data, "%s", canonical);
         if (pts) {
-            cfg.hidden = (int)(hidden > 0 && hidden <= 65536 ? hidden : 0);
-            if (depth) cfg.depth = (int)(depth > 0 && depth < 100 ? depth : 0);
+            cfg.hidden = (int)hidden;
+            if (depth) cfg.depth = (int)depth;
         } else {
             cfg.channels = images.images.channels;
             cfg.height = images.images.height;
             cfg.width = images.images.width;
-            if (depth) cfg.depth = (int)(depth > 0 && depth < 100 ? depth : 0);
+            if (depth) cfg.depth = (int)depth;
             if (widths && parse_widths(cfg.widths, widths)) {
                 rc = cli_error("--widths %s: three numbers A,B,C", widths);
             }

@@ -231,6 +231,12 @@ int cmd_sample_diffusion(int argc, char **argv) {
         err = "--trajectory draws images; a 2-D model writes .csv";
     else if (ends_with(o.out, ".csv") && !points)
         err = "--out .csv is for 2-D models";
+    else if (!ends_with(o.out, ".csv") && !ends_with(o.out, ".png"))
+        err = "--out: a .png file (or .csv for 2-D models)";
+    if (!err && (cli_check_out(o.out) || (o.trajectory && cli_check_out(o.trajectory)))) {
+        finish(dev, m);
+        return 1;
+    }
     if (err) {
         finish(dev, m);
         return cli_error("%s", err);

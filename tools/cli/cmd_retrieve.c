@@ -325,7 +325,7 @@ int cmd_retrieve(int argc, char **argv) {
     if (query && !out) return cli_error("retrieve --query: --out PNG is required"), 2;
     if (k < 1 || k > 100) return cli_error("--k must be in 1..100"), 2;
     if (n < 0) return cli_error("--n must be >= 0"), 2;
-    if (query && clip_cli_check_out(out)) return 1;
+    if (query && cli_check_out(out)) return 1;
     embed_model em;
     int rc = open_model(&em, "retrieve", run, which, weights);
     lc_dataset d = {0};
@@ -346,19 +346,6 @@ int cmd_retrieve(int argc, char **argv) {
 
 // ---- latentcl embed
 // -------------------------------------------------------------------------------
-
-int clip_cli_check_out(const char *path) {
-    struct stat st;
-    if (stat(path, &st) == 0 && S_ISDIR(st.st_mode))
-        return cli_error("%s: %s", path, strerror(EISDIR));
-    char tmp[4200];
-    snprintf(tmp, sizeof tmp, "%s.tmp.%ld", path, (long)getpid());
-    int fd = open(tmp, O_WRONLY | O_CREAT | O_EXCL, 0644);
-    if (fd < 0) return cli_error("%s: %s", path, strerror(errno));
-    close(fd);
-    unlink(tmp);
-    return 0;
-}
 
 // One row per item and modality: "image|text <TAB> index <TAB> label <TAB> caption <TAB> e0..".
 static lc_status write_tsv(const char *path, const lc_dataset *d, char **caps, const float *u,
@@ -419,7 +406,7 @@ int cmd_embed(int argc, char **argv) {
         return code;
     if (!out) return cli_error("embed: --out FILE is required"), 2;
     if (n < 0) return cli_error("--n must be >= 0"), 2;
-    if (clip_cli_check_out(out)) return 1;
+    if (cli_check_out(out)) return 1;
     embed_model em;
     int rc = open_model(&em, "embed", run, which, weights);
     lc_dataset d = {0};
