@@ -296,7 +296,7 @@ if "$cli" train mmvae --help > /dev/null 2>&1 && "$cli" train clip --help > /dev
   misuse 1 "t33.txt:33: more than 32 templates" -- zeroshot clp --data shapes --templates "$tmp/t33.txt"
   misuse 1 "tlong.txt:1: template longer than" -- zeroshot clp --data shapes --templates "$tmp/tlong.txt"
   misuse 1 "tempty.txt: no template" -- zeroshot clp --data shapes --templates "$tmp/tempty.txt"
-  misuse nz "cols" -- generate mmv --prompt circle --cols -1 --out x.png
+  misuse 1 "--cols -1: 0 or more" -- generate mmv --prompt circle --cols -1 --out x.png
   misuse 1 "has no word the model knows" -- generate mmv --prompt "$(printf 'q%.0s' $(seq 10000))" --out x.png
   misuse 1 "has no best.safetensors" -- eval mmv --checkpoint best
   misuse 1 "has no best.safetensors" -- eval clp --checkpoint best

@@ -234,6 +234,8 @@ int cmd_generate(int argc, char **argv) {
     if (o.n < 1 || o.n > 4096)
         return finish(dev, m, cli_error("--n %ld out of range (1..4096)", o.n));
     if (o.seed < 0) return finish(dev, m, cli_error("--seed must be >= 0"));
+    if (o.cols < 0) return finish(dev, m, cli_error("--cols %ld: 0 or more", o.cols));
+    if (cli_check_out(o.out)) return finish(dev, m, 1);
     prompt_words w = {lc_mmvae_vocab(m), 0, 0, false};
     lc_tokenize_words(o.prompt, unknown_word, &w);
     if (w.words > w.unknown) { // else the library's one-line error below says it all
