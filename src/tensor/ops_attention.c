@@ -4,54 +4,55 @@
 
 #include "tensor/tensor_internal.h"
 
+// The arguments both backward kernels take in slots 0..12: (dqkv, dscores, dy, probs, qkv,
+// sizes). Each kernel's own arguments follow from slot 13.
+typedef struct {
+    cl_mem g, ds, gy, probs, qkv;
+    int gof, acc, dyo, qo, B, T, H, D;
+} attn_bwd_args;
+
+static lc_status set_attn_bwd_args(cl_kernel k, const attn_bwd_args *a) {
+    LC_SET(k, 0, a->g);
+    LC_SET(k, 1, a->gof);
+    LC_SET(k, 2, a->acc);
+    LC_SET(k, 3, a->ds);
+    LC_SET(k, 4, a->gy);
+    LC_SET(k, 5, a->dyo);
+    LC_SET(k, 6, a->probs);
+    LC_SET(k, 7, a->qkv);
+    LC_SET(k, 8, a->qo);
+    LC_SET(k, 9, a->B);
+    LC_SET(k, 10, a->T);
+    LC_SET(k, 11, a->H);
+    LC_SET(k, 12, a->D);
+    return LC_OK;
+}
+
 // Node: in[0] = qkv, saved[0] = probs (B, H, T, T); iv[0] = heads, iv[1] = causal.
 static lc_status attn_qkv_bw(lc_ctx *c, lc_node *nd) {
     lc_tensor *qkv = nd->in[0], *probs = nd->saved[0];
-    int wants, acc;
-    cl_mem g, gy;
+    attn_bwd_args a;
+    int wants;
     size_t go, gyo;
-    LC_TRY(lc_grad_target(c, qkv, &wants, &g, &go, &acc));
+    LC_TRY(lc_grad_target(c, qkv, &wants, &a.g, &go, &a.acc));
     if (!wants) return LC_OK;
-    lc_grad_source(nd->out, &gy, &gyo);
-    int B = lc_i(qkv->shape[0]), T = lc_i(qkv->shape[1]), H = (int)nd->iv[0],
-        D = lc_i(qkv->shape[2] / 3 / H), causal = (int)nd->iv[1];
-    int gof = lc_i(go), dyo = lc_i(gyo), qo = lc_i(qkv->off);
-    float scale = 1.0f / sqrtf((float)D);
-    cl_mem ds;
-    LC_TRY(lc_scratch(c, &ds, probs->numel));
-    size_t items = (size_t)B * H * T;
+    lc_grad_source(nd->out, &a.gy, &gyo);
+    a.B = lc_i(qkv->shape[0]), a.T = lc_i(qkv->shape[1]), a.H = (int)nd->iv[0];
+    a.D = lc_i(qkv->shape[2] / 3 / a.H);
+    a.gof = lc_i(go), a.dyo = lc_i(gyo), a.qo = lc_i(qkv->off);
+    a.probs = probs->buf, a.qkv = qkv->buf;
+    int causal = (int)nd->iv[1];
+    float scale = 1.0f / sqrtf((float)a.D);
+    LC_TRY(lc_scratch(c, &a.ds, probs->numel));
+    size_t items = (size_t)a.B * a.H * a.T;
     cl_kernel k;
     LC_TRY(lc_kernel(c, &k, "attention", "attn_bwd_rows"));
-    LC_SET(k, 0, g);
-    LC_SET(k, 1, gof);
-    LC_SET(k, 2, acc);
-    LC_SET(k, 3, ds);
-    LC_SET(k, 4, gy);
-    LC_SET(k, 5, dyo);
-    LC_SET(k, 6, probs->buf);
-    LC_SET(k, 7, qkv->buf);
-    LC_SET(k, 8, qo);
-    LC_SET(k, 9, B);
-    LC_SET(k, 10, T);
-    LC_SET(k, 11, H);
-    LC_SET(k, 12, D);
+    LC_TRY(set_attn_bwd_args(k, &a));
     LC_SET(k, 13, scale);
     LC_SET(k, 14, causal);
     LC_TRY(lc_launch1(c, k, "attention_bwd_rows", items));
     LC_TRY(lc_kernel(c, &k, "attention", "attn_bwd_cols"));
-    LC_SET(k, 0, g);
-    LC_SET(k, 1, gof);
-    LC_SET(k, 2, acc);
-    LC_SET(k, 3, ds);
-    LC_SET(k, 4, gy);
-    LC_SET(k, 5, dyo);
-    LC_SET(k, 6, probs->buf);
-    LC_SET(k, 7, qkv->buf);
-    LC_SET(k, 8, qo);
-    LC_SET(k, 9, B);
-    LC_SET(k, 10, T);
-    LC_SET(k, 11, H);
-    LC_SET(k, 12, D);
+    LC_TRY(set_attn_bwd_args(k, &a));
     LC_SET(k, 13, causal);
     return lc_launch1(c, k, "attention_bwd_cols", items);
 }
