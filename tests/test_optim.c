@@ -343,6 +343,34 @@ static void test_ema(void **state) {
     lc_params_free(&p);
 }
 
+// With a warm-up w the decay of update t = 1, 2, ... is min(ema, (1 + t) / (w + t)):
+// w = 4, ema 0.5 gives 0.4 at t = 1, then 0.5 (3/6 = 0.5, capped): from 0 with p = 1, 2, 3:
+// 0.4 * 0 + 0.6 * 1 = 0.6, then 0.5 * 0.6 + 0.5 * 2 = 1.3, then 0.65 + 1.5 = 2.15.
+static void test_ema_warmup(void **state) {
+    (void)state;
+    float g[TOTAL], got[TOTAL];
+    for (size_t i = 0; i < TOTAL; i++)
+        g[i] = is_padding(i) ? 9.0f : -1.0f;
+    lc_params p;
+    make_params(&p, NULL);
+    lc_optim_config c = lc_optim_defaults(LC_OPTIM_SGD);
+    c.ema = 0.5;
+    c.ema_warmup = 4;
+    lc_optim *o;
+    assert_ok(lc_optim_new(&o, g_dev, &p, &c));
+    const float want[3] = {0.6f, 1.3f, 2.15f};
+    for (int step = 0; step < 3; step++) {
+        put(p.grad, g);
+        assert_ok(lc_optim_step(o, &p, 1.0f, NULL, 0, step));
+        get(got, lc_optim_ema(o));
+        assert_float_equal(got[0], want[step], 1e-6);
+    }
+    lc_optim_free(o);
+    c.ema_warmup = -1;
+    assert_int_equal(lc_optim_new(&o, g_dev, &p, &c), LC_ERR_INVALID_ARG);
+    lc_params_free(&p);
+}
+
 // ---- the non-finite rule ---------------------------------------------------------------------
 
 static void test_nonfinite(void **state) {
@@ -497,6 +525,7 @@ int main(void) {
         cmocka_unit_test(test_norm_large),
         cmocka_unit_test(test_schedules),
         cmocka_unit_test(test_ema),
+        cmocka_unit_test(test_ema_warmup),
         cmocka_unit_test(test_nonfinite),
         cmocka_unit_test(test_save_load_continues_exactly),
     };

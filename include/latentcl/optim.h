@@ -39,6 +39,8 @@ typedef struct {
     double weight_decay; // SGD/Adam: L2 added to the gradient; AdamW: decoupled, p *= 1 - lr wd
     double clip;         // max global L2 norm of the gradients; 0: no clipping
     double ema;          // EMA decay of the weights (e.g. 0.999); 0: no EMA
+    double ema_warmup;   // w > 0: the decay of update t (1, 2, ...) is min(ema, (1 + t) / (w + t)),
+                         // so a short run's EMA is not stuck near its random start; 0: off
     bool skip_nonfinite; // a NaN/Inf loss or gradient skips the step (counted) instead of
                          // freezing the run at that step for the caller to stop
     bool zero_grad;      // the update kernel also zeroes the gradients it consumed (default true)

@@ -42,6 +42,7 @@ typedef struct {
     long warmup;             // linear LR warm-up steps, 0
     double clip;             // max global gradient norm, 0 = off
     double ema;              // EMA decay of the weights, 0 = off
+    long ema_warmup;         // 10: the decay at step t is min(ema, (1 + t) / (10 + t)); 0 = off
     long seed;               // 0: data order, initial weights, random draws
     const char *device;      // for the caller that opens the device (the loop is given one)
     long threads;            // likewise
@@ -88,7 +89,7 @@ lc_status lc_cfg_apply_json(const lc_cfg_key *keys, int n_keys, const char *json
 lc_status lc_cfg_apply_file(const lc_cfg_key *keys, int n_keys, const char *path,
                             lc_cfg_strings *keep);
 
-enum { LC_TRAIN_OPTION_COUNT = 23 };
+enum { LC_TRAIN_OPTION_COUNT = 24 };
 // The keys of every option of o (pointing into o): LC_TRAIN_OPTION_COUNT entries into keys[].
 int lc_train_option_keys(lc_cfg_key *keys, lc_train_options *o);
 // Applies a JSON config file to o (command-line options are applied after, so they win).

@@ -3,6 +3,7 @@
 #include <cjson/cJSON.h>
 #include <errno.h>
 #include <math.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -19,6 +20,7 @@ void lc_train_options_default(lc_train_options *o) {
     o->momentum = 0.9;
     o->lr_schedule = "constant";
     o->log_every = 50;
+    o->ema_warmup = 10;
 }
 
 lc_status lc_train_options_check(const lc_train_options *o) {
@@ -40,6 +42,8 @@ lc_status lc_train_options_check(const lc_train_options *o) {
     CHECK(o->clip >= 0 && isfinite(o->clip), "--clip must be 0 (off) or a positive norm (got %g)",
           o->clip);
     CHECK(o->ema >= 0 && o->ema < 1, "--ema must be 0 (off) or a decay in (0, 1) (got %g)", o->ema);
+    CHECK(o->ema_warmup >= 0 && o->ema_warmup <= INT32_MAX,
+          "--ema-warmup must be 0 (off) or a number of steps (got %ld)", o->ema_warmup);
     CHECK(o->seed >= 0, "--seed must be 0 or more (got %ld)", o->seed);
     CHECK(o->save_every >= 0, "--save-every must be 0 or more steps (got %ld)", o->save_every);
     CHECK(o->val_split >= 0 && o->val_split < 1, "--val-split must be in [0, 1) (got %g)",
@@ -60,6 +64,7 @@ lc_status lc_train_optim_config(lc_optim_config *out, const lc_train_options *o)
     if (k == LC_OPTIM_SGD) out->momentum = o->momentum;
     out->clip = o->clip;
     out->ema = o->ema;
+    out->ema_warmup = (double)o->ema_warmup;
     out->skip_nonfinite = o->skip_nonfinite;
     return LC_OK;
 }
@@ -78,6 +83,7 @@ int lc_train_option_keys(lc_cfg_key *k, lc_train_options *o) {
     KEY("warmup", LC_CFG_LONG, warmup);
     KEY("clip", LC_CFG_DOUBLE, clip);
     KEY("ema", LC_CFG_DOUBLE, ema);
+    KEY("ema-warmup", LC_CFG_LONG, ema_warmup);
     KEY("seed", LC_CFG_LONG, seed);
     KEY("device", LC_CFG_STRING, device);
     KEY("threads", LC_CFG_LONG, threads);

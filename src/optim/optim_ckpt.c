@@ -70,8 +70,9 @@ lc_status lc_optim_save(lc_optim *o, const lc_params *p, lc_st_builder *b) {
     cJSON_AddNumberToObject(j, "weight_decay", c->weight_decay);
     cJSON_AddNumberToObject(j, "clip", c->clip);
     cJSON_AddNumberToObject(j, "ema", c->ema);
-    // A failed cJSON_Add* (out of memory) drops its member silently: all 9 must be there.
-    char *text = cJSON_GetArraySize(j) == 9 ? cJSON_PrintUnformatted(j) : NULL;
+    cJSON_AddNumberToObject(j, "ema_warmup", c->ema_warmup);
+    // A failed cJSON_Add* (out of memory) drops its member silently: all 10 must be there.
+    char *text = cJSON_GetArraySize(j) == 10 ? cJSON_PrintUnformatted(j) : NULL;
     cJSON_Delete(j);
     if (!text) return lc_fail(LC_ERR_NOMEM, "optimiser: out of memory");
     lc_status s = lc_st_builder_meta(b, LC_META_OPTIMIZER, text);

@@ -167,6 +167,14 @@ class Diffusion:
         return ((x + 1) / 2).clamp(0, 1)
 
 
+def ema_decay(args, step):
+    """latentcl's rule: the decay of update t = step + 1 is min(ema, (1 + t) / (w + t))."""
+    if args.ema_warmup <= 0:
+        return args.ema
+    t = step + 1
+    return min(args.ema, (1 + t) / (args.ema_warmup + t))
+
+
 def ema_update(ema, model, decay):
     with torch.no_grad():
         for pe, p in zip(ema.parameters(), model.parameters()):
@@ -302,7 +310,7 @@ def train(args, model, diff, xtr, ytr, judge):
         opt.zero_grad(set_to_none=True)
         loss.backward()
         opt.step()
-        ema_update(ema, model, args.ema)
+        ema_update(ema, model, ema_decay(args, step))
         trained_s += time.perf_counter() - t0
         step += 1
         if step % 500 == 0:
@@ -356,6 +364,8 @@ def main():
     p.add_argument("--batch", type=int, default=128)
     p.add_argument("--lr", type=float, default=1e-3)
     p.add_argument("--ema", type=float, default=0.999)
+    p.add_argument("--ema-warmup", type=int, default=10,
+                   help="EMA decay min(ema, (1+t)/(N+t)) as latentcl's --ema-warmup (0: off)")
     p.add_argument("--seed", type=int, default=0)
     p.add_argument("--save", help="write the trained weights (torch.save) here")
     args = p.parse_args()

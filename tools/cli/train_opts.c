@@ -22,6 +22,10 @@ static int shared_opts(cli_opt *t, lc_train_options *o) {
     OPT("--warmup", OPT_INT, warmup, "linear learning-rate warm-up steps", "N");
     OPT("--clip", OPT_FLOAT, clip, "clip gradients to this global L2 norm (0: off)", "NORM");
     OPT("--ema", OPT_FLOAT, ema, "keep an EMA of the weights with this decay (0: off)", "DECAY");
+    OPT("--ema-warmup", OPT_INT, ema_warmup,
+        "EMA decay at step t: min(DECAY, (1 + t) / (N + t)), so short runs average recent weights "
+        "(0: off)",
+        "N");
     OPT("--seed", OPT_INT, seed, "seed of the data order, initial weights and random draws", "S");
     OPT("--save-every", OPT_INT, save_every,
         "also save RUN/last.safetensors every N steps (0: at epoch ends)", "N");
