@@ -60,6 +60,7 @@ typedef struct {
     double loss_mean; // of the last logged interval
     double t0, t_last;
     int64_t items_since;
+    int64_t items_call; // items trained by this call (the progress bar's rate)
     lc_figures eval;
     int rank, nranks; // this process among the data-parallel ranks (0 of 1 without MPI)
     bool writer;      // rank 0: writes the run folder, evaluates, draws pictures
@@ -411,9 +412,10 @@ static int report_progress(trainer *t, const char *phase) {
     p.loss = t->loss_mean;
     double el = now_s() - t->t0;
     p.elapsed = el;
-    p.rate = t->items_since > 0 && now_s() > t->t_last
-                 ? (double)t->items_since / (now_s() - t->t_last)
-                 : 0.0;
+    // Items per second over this whole call: steps are enqueued ahead of the device, so
+    // a rate over the few steps since the last metrics line (which waits for the device)
+    // jumps up and down with the queue's depth.
+    p.rate = t->items_call > 0 && el > 0 ? (double)t->items_call / el : 0.0;
     return t->progress(t->user, &p);
 }
 
@@ -499,6 +501,7 @@ static lc_status run_loop(trainer *t) {
         LC_TRY(lc_optim_step(t->opt, m->params, (float)lr, t->loss, t->n_loss, t->step));
         t->step++;
         t->items_since += count;
+        t->items_call += count;
         bool saved = false;
         if (t->step % t->o->log_every == 0) LC_TRY(log_interval(t));
         if (t->batcher.next >= t->batcher.n) {
