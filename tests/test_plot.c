@@ -10,24 +10,11 @@
 
 static char *dir;
 
-static int setup(void **state) {
-    dir = test_tmpdir();
-    return dir ? 0 : -1;
-}
+static int setup(void **state) { return test_open_tmpdir(&dir); }
 
-static int teardown(void **state) {
-    test_rmtree(dir);
-    free(dir);
-    return 0;
-}
+static int teardown(void **state) { return test_close_tmpdir(&dir); }
 
-static const char *in_dir(const char *name) {
-    static char path[4][4096];
-    static int k;
-    k = (k + 1) % 4;
-    snprintf(path[k], sizeof path[k], "%s/%s", dir, name);
-    return path[k];
-}
+static const char *in_dir(const char *name) { return test_path(dir, name); }
 
 // Pixels of image that are neither white nor gray (drawn in a series colour).
 static long coloured_pixels(const lc_image *img) {
@@ -122,10 +109,36 @@ static void test_plot_edge_cases(void **state) {
     assert_int_equal(lc_plot_metrics(in_dir("no-such-run"), NULL, NULL), LC_ERR_IO);
 }
 
+// "X@a" and "X@b" share X's panel; a "minutes" column is the x axis, not a series.
+static void test_plot_shared_panels(void **state) {
+    (void)state;
+    const char *text = "{\"minutes\":5,\"acc@latentcl\":0.5,\"acc@pytorch\":0.4}\n"
+                       "{\"minutes\":10,\"acc@latentcl\":0.7,\"acc@pytorch\":0.6}\n";
+    const char *apart = "{\"minutes\":5,\"acc_latentcl\":0.5,\"acc_pytorch\":0.4}\n"
+                        "{\"minutes\":10,\"acc_latentcl\":0.7,\"acc_pytorch\":0.6}\n";
+    int widths[2];
+    const char *texts[2] = {text, apart};
+    for (int i = 0; i < 2; i++) {
+        const char *path = in_dir(i ? "apart.jsonl" : "shared.jsonl");
+        assert_int_equal(test_write_file(path, texts[i], strlen(texts[i])), 0);
+        lc_metrics m;
+        assert_ok(lc_metrics_read(&m, path));
+        lc_image img;
+        int n = 0;
+        assert_ok(lc_plot_render(&img, &m, &n));
+        assert_int_equal(n, 2); // minutes is the x axis
+        widths[i] = img.width;
+        lc_image_free(&img);
+        lc_metrics_free(&m);
+    }
+    assert_int_equal(widths[1], 2 * widths[0]); // one panel against two side by side
+}
+
 int main(void) {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_plot_run_folder),
         cmocka_unit_test(test_plot_edge_cases),
+        cmocka_unit_test(test_plot_shared_panels),
     };
     return cmocka_run_group_tests(tests, setup, teardown);
 }

@@ -36,11 +36,18 @@ static const uint8_t PALETTE[10][3] = {
 
 // ---- choosing what to draw --------------------------------------------------------
 static int is_x_like(const char *name) {
-    return !strcmp(name, "step") || !strcmp(name, "epoch") || !strcmp(name, "elapsed_s");
+    return !strcmp(name, "step") || !strcmp(name, "epoch") || !strcmp(name, "elapsed_s") ||
+           !strcmp(name, "minutes");
 }
 
-// "val_loss", "loss_val" -> "loss": splits go in one panel.
+// "val_loss", "loss_val" -> "loss": splits go in one panel; so do "X@a", "X@b" (one
+// quantity from several programs or settings, e.g. accuracy@latentcl, accuracy@pytorch).
 static void panel_key(char *out, size_t cap, const char *name) {
+    const char *at = strchr(name, '@');
+    if (at && at != name) {
+        snprintf(out, cap, "%.*s", (int)(at - name), name);
+        return;
+    }
     static const char *const prefixes[] = {"train_", "val_", "valid_", "test_", "eval_"};
     static const char *const suffixes[] = {"_train", "_val", "_valid", "_test", "_eval"};
     const char *start = name;
@@ -281,8 +288,10 @@ lc_status lc_plot_render(lc_image *out, const lc_metrics *m, int *n_series) {
     int n_panels = make_panels(panels, m);
     if (n_panels == 0) return lc_fail(LC_ERR_FORMAT, "no numeric metrics to plot");
 
-    // x: the step column, else the line number.
+    // x: the step column, else a minutes column, else the line number.
     int step_col = lc_metrics_column(m, "step");
+    const char *x_name = "step";
+    if (step_col < 0 && (step_col = lc_metrics_column(m, "minutes")) >= 0) x_name = "minutes";
     double *xs = malloc(sizeof *xs * (size_t)(m->n_rows ? m->n_rows : 1));
     int *colour_of = calloc((size_t)m->n_cols, sizeof *colour_of);
     if (!xs || !colour_of) {
@@ -311,7 +320,7 @@ lc_status lc_plot_render(lc_image *out, const lc_metrics *m, int *n_series) {
     memset(out->pixels, 255, (size_t)out->width * (size_t)out->height * 3);
     for (int p = 0; p < n_panels; p++)
         draw_panel(out, (p % grid_cols) * PANEL_W, (p / grid_cols) * PANEL_H, m, xs,
-                   step_col >= 0 ? "step" : "line", &panels[p], colour_of);
+                   step_col >= 0 ? x_name : "line", &panels[p], colour_of);
     free(xs);
     free(colour_of);
     if (n_series) *n_series = count;
