@@ -17,31 +17,23 @@ static lc_data g_train, g_test; // Fashion-MNIST, or kind 0 with n 0 when not in
 static bool g_have_data;
 
 static int setup(void **state) {
-    (void)state;
-    if (lc_device_open(&g_dev, NULL) != LC_OK) return -1;
-    g_dir = test_tmpdir();
+    if (test_open_device(&g_dev, NULL) || test_open_tmpdir(&g_dir)) return -1;
     lc_data_options o = {.split = LC_SPLIT_TRAIN};
     g_have_data = lc_data_open(&g_train, "fashion-mnist", &o) == LC_OK;
     o.split = LC_SPLIT_TEST;
     if (g_have_data) g_have_data = lc_data_open(&g_test, "fashion-mnist", &o) == LC_OK;
-    return g_dir ? 0 : -1;
+    return 0;
 }
 
 static int teardown(void **state) {
     (void)state;
     lc_data_free(&g_train);
     lc_data_free(&g_test);
-    test_rmtree(g_dir);
-    free(g_dir);
-    lc_device_close(g_dev);
-    return 0;
+    test_close_tmpdir(&g_dir);
+    return test_close_device(g_dev, NULL);
 }
 
-static const char *in_dir(const char *name) {
-    static char path[1024];
-    snprintf(path, sizeof path, "%s/%s", g_dir, name);
-    return path;
-}
+static const char *in_dir(const char *name) { return test_path(g_dir, name); }
 
 // The first n items of d.
 static void first_items(lc_dataset *out, const lc_dataset *d, int64_t n) {
@@ -214,22 +206,8 @@ static void test_learns_fashion_mnist_subset(void **state) {
 
 // ---- resume ----------------------------------------------------------------------------
 
-static void assert_same_checkpoint(const char *a, const char *b) {
-    lc_st_file *fa, *fb;
-    assert_ok(lc_st_open(&fa, a));
-    assert_ok(lc_st_open(&fb, b));
-    assert_int_equal(lc_st_count(fa), lc_st_count(fb));
-    for (int i = 0; i < lc_st_count(fa); i++) {
-        const lc_st_tensor *ta = lc_st_at(fa, i), *tb = lc_st_find(fb, ta->name);
-        if (!tb) fail_msg("%s lacks %s", b, ta->name);
-        assert_int_equal(lc_st_numel(ta), lc_st_numel(tb));
-        if (memcmp(ta->data, tb->data, (size_t)lc_st_numel(ta) * lc_dtype_size(ta->dtype)))
-            fail_msg("%s differs between %s and %s", ta->name, a, b);
-    }
-    assert_string_equal(lc_st_meta_get(fa, "step"), lc_st_meta_get(fb, "step"));
-    lc_st_close(fa);
-    lc_st_close(fb);
-}
+// A resumed run's checkpoint and an uninterrupted one agree on these metadata.
+static const char *const ckpt_keys[] = {"step", NULL};
 
 static void train_run(const lc_dataset *train, const char *out, long epochs, bool resume) {
     lc_classifier *m;
@@ -264,7 +242,7 @@ static void test_resume_bit_exact(void **state) {
     char a[1100], b[1100];
     snprintf(a, sizeof a, "%s/last.safetensors", once);
     snprintf(b, sizeof b, "%s/last.safetensors", twice);
-    assert_same_checkpoint(a, b);
+    test_assert_same_checkpoint(a, b, ckpt_keys);
     lc_dataset_free(&train);
 }
 

@@ -192,6 +192,21 @@ static void test_cache_off_and_unwritable(void **state) {
     unsetenv("LATENTCL_CACHE_DIR");
 }
 
+// Runs kernel `name` of `program` (one float buffer argument, one work item per value) on
+// the n values v, in place on the device; out gets the results.
+static void run_in_place(float *out, lc_device *dev, const char *program, const char *name,
+                         const float *v, size_t n) {
+    cl_kernel k;
+    assert_ok(lc_device_kernel(&k, dev, program, name));
+    cl_mem buf;
+    assert_ok(lc_buffer_alloc(&buf, dev, n * sizeof *v));
+    assert_ok(lc_write(dev, buf, 0, v, n * sizeof *v));
+    assert_ok(LC_ARG(k, 0, buf));
+    assert_ok(lc_launch(dev, k, name, 1, &n, NULL));
+    assert_ok(lc_read(dev, out, buf, 0, n * sizeof *out));
+    lc_buffer_free(buf);
+}
+
 static void test_kernels_from_dir(void **state) {
     (void)state;
     char dir[1024], path[1100];
@@ -207,19 +222,10 @@ static void test_kernels_from_dir(void **state) {
     assert_ok(lc_device_open(&dev, NULL));
     assert_int_equal(lc_device_program_count(dev), 1);
     assert_string_equal(lc_device_program_name(dev, 0), "mine");
-    cl_kernel k;
-    assert_ok(lc_device_kernel(&k, dev, "mine", "twice"));
-    cl_mem buf;
     float v[5] = {1, 2, 3, 4, 5}, out[5];
-    assert_ok(lc_buffer_alloc(&buf, dev, sizeof v));
-    assert_ok(lc_write(dev, buf, 0, v, sizeof v));
-    assert_ok(LC_ARG(k, 0, buf));
-    size_t g = 5;
-    assert_ok(lc_launch(dev, k, "twice", 1, &g, NULL));
-    assert_ok(lc_read(dev, out, buf, 0, sizeof out));
+    run_in_place(out, dev, "mine", "twice", v, 5);
     for (int i = 0; i < 5; i++)
         assert_true(out[i] == 2 * v[i]);
-    lc_buffer_free(buf);
     lc_device_close(dev);
     unsetenv("LATENTCL_KERNELS");
     unsetenv("LATENTCL_CACHE");
@@ -246,19 +252,11 @@ static void test_kernel_includes(void **state) {
     lc_device *dev = NULL;
     assert_ok(lc_device_open(&dev, NULL));
     assert_int_equal(lc_device_program_count(dev), 2); // the .clh is not a program
-    cl_kernel k;
-    assert_ok(lc_device_kernel(&k, dev, "uses", "k"));
-    cl_mem buf;
     float v[3] = {1, 2, -4}, out[3];
-    assert_ok(lc_buffer_alloc(&buf, dev, sizeof v));
-    assert_ok(lc_write(dev, buf, 0, v, sizeof v));
-    assert_ok(LC_ARG(k, 0, buf));
-    size_t g = 3;
-    assert_ok(lc_launch(dev, k, "k", 1, &g, NULL));
-    assert_ok(lc_read(dev, out, buf, 0, sizeof out));
+    run_in_place(out, dev, "uses", "k", v, 3);
     for (int i = 0; i < 3; i++)
         assert_true(out[i] == 3 * v[i]);
-    lc_buffer_free(buf);
+    cl_kernel k;
     assert_int_equal(lc_device_kernel(&k, dev, "broken", "k2"), LC_ERR_BUILD);
     assert_non_null(strstr(lc_last_error(), "includes unknown 'missing.clh'"));
     assert_int_equal(lc_device_kernel(&k, dev, "shared.clh", "triple"), LC_ERR_INVALID_ARG);

@@ -14,18 +14,9 @@
 static lc_device *g_dev;
 static lc_ctx *g_ctx;
 
-static int setup(void **state) {
-    (void)state;
-    if (lc_device_open(&g_dev, NULL) != LC_OK) return -1;
-    return lc_ctx_create(&g_ctx, g_dev) == LC_OK ? 0 : -1;
-}
+static int setup(void **state) { return test_open_device(&g_dev, &g_ctx); }
 
-static int teardown(void **state) {
-    (void)state;
-    lc_ctx_free(g_ctx);
-    lc_device_close(g_dev);
-    return 0;
-}
+static int teardown(void **state) { return test_close_device(g_dev, g_ctx); }
 
 // ---- schedules ----------------------------------------------------------------------------
 

@@ -15,18 +15,12 @@ static lc_device *g_dev;
 static char *g_dir;
 
 static int setup(void **state) {
-    (void)state;
-    if (lc_device_open(&g_dev, NULL) != LC_OK) return -1;
-    g_dir = test_tmpdir();
-    return g_dir ? 0 : -1;
+    return test_open_device(&g_dev, NULL) || test_open_tmpdir(&g_dir);
 }
 
 static int teardown(void **state) {
-    (void)state;
-    test_rmtree(g_dir);
-    free(g_dir);
-    lc_device_close(g_dev);
-    return 0;
+    test_close_tmpdir(&g_dir);
+    return test_close_device(g_dev, NULL);
 }
 
 enum { NPTS = 4000, NS = 600 };

@@ -12,16 +12,9 @@
 
 static lc_device *g_dev;
 
-static int setup(void **state) {
-    (void)state;
-    return lc_device_open(&g_dev, NULL) == LC_OK ? 0 : -1;
-}
+static int setup(void **state) { return test_open_device(&g_dev, NULL); }
 
-static int teardown(void **state) {
-    (void)state;
-    lc_device_close(g_dev);
-    return 0;
-}
+static int teardown(void **state) { return test_close_device(g_dev, NULL); }
 
 enum { N = 32, P = 64 };
 static const char *const CAPTIONS[2] = {"a red stripe on top", "a blue stripe at the left"};

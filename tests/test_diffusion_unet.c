@@ -11,16 +11,9 @@
 
 static lc_device *g_dev;
 
-static int setup(void **state) {
-    (void)state;
-    return lc_device_open(&g_dev, NULL) == LC_OK ? 0 : -1;
-}
+static int setup(void **state) { return test_open_device(&g_dev, NULL); }
 
-static int teardown(void **state) {
-    (void)state;
-    lc_device_close(g_dev);
-    return 0;
-}
+static int teardown(void **state) { return test_close_device(g_dev, NULL); }
 
 // A small conditional U-Net on 8 x 8 images: widths 8/16/16, one block per level.
 static void small_config(lc_diffusion_config *c, int K) {

@@ -17,16 +17,9 @@
 
 static lc_device *dev;
 
-static int setup(void **state) {
-    (void)state;
-    return lc_device_open(&dev, NULL) != LC_OK;
-}
+static int setup(void **state) { return test_open_device(&dev, NULL); }
 
-static int teardown(void **state) {
-    (void)state;
-    lc_device_close(dev);
-    return 0;
-}
+static int teardown(void **state) { return test_close_device(dev, NULL); }
 
 static const float *param(const float *all, const lc_params *p, const char *name) {
     const lc_param_info *info = lc_params_find(p, name);

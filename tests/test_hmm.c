@@ -11,16 +11,9 @@
 
 static lc_device *g_dev;
 
-static int setup(void **state) {
-    (void)state;
-    return lc_device_open(&g_dev, NULL) == LC_OK ? 0 : -1;
-}
+static int setup(void **state) { return test_open_device(&g_dev, NULL); }
 
-static int teardown(void **state) {
-    (void)state;
-    lc_device_close(g_dev);
-    return 0;
-}
+static int teardown(void **state) { return test_close_device(g_dev, NULL); }
 
 // log p(x) and the best path by summing / maximising over all K^T state paths.
 static void brute_force(double *loglik, double *best_lp, int32_t *best_path, const lc_hmm *h,

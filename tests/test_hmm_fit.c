@@ -12,16 +12,9 @@
 
 static lc_device *g_dev;
 
-static int setup(void **state) {
-    (void)state;
-    return lc_device_open(&g_dev, NULL) == LC_OK ? 0 : -1;
-}
+static int setup(void **state) { return test_open_device(&g_dev, NULL); }
 
-static int teardown(void **state) {
-    (void)state;
-    lc_device_close(g_dev);
-    return 0;
-}
+static int teardown(void **state) { return test_close_device(g_dev, NULL); }
 
 // A sticky 3-state chain: 0.8 on the diagonal.
 static void sticky_truth(lc_hmm *h, lc_hmm_emission e, int m_or_d) {

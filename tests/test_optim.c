@@ -12,15 +12,8 @@
 
 static lc_device *g_dev;
 
-static int setup(void **state) {
-    (void)state;
-    return lc_device_open(&g_dev, NULL) == LC_OK ? 0 : -1;
-}
-static int teardown(void **state) {
-    (void)state;
-    lc_device_close(g_dev);
-    return 0;
-}
+static int setup(void **state) { return test_open_device(&g_dev, NULL); }
+static int teardown(void **state) { return test_close_device(g_dev, NULL); }
 
 // Two parameters: "w" (3, 5) at 0 (15 values + 1 padding), "b" (7) at 16 (7 + 9 padding).
 enum { TOTAL = 32 };

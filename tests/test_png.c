@@ -156,23 +156,42 @@ static void expect_corrupt(const char *path, const uint8_t *data, size_t n) {
     assert_true(strstr(lc_last_error(), path) != NULL);
 }
 
-static void test_truncated_everywhere(void **state) {
-    char *dir = test_tmpdir();
-    char *p = join(dir, "ok.png"), *q = join(dir, "bad.png");
-    lc_image img = make_image(19, 11, 3);
-    assert_ok(lc_png_write(p, &img));
+// A valid w x h RGB PNG, written in a fresh folder and read back: its n bytes, and a path
+// beside it (bad) for the damaged copies a test writes.
+typedef struct {
+    char *dir, *bad;
+    uint8_t *bytes;
     size_t n;
-    uint8_t *bytes = test_read_file(p, &n);
-    assert_true(n > 100);
-    // Every prefix short of the IEND chunk (whose loss libpng may forgive) must fail.
-    for (size_t cut = 0; cut + 12 < n; cut++)
-        expect_corrupt(q, bytes, cut);
-    free(bytes);
+} png_bytes;
+
+static png_bytes valid_png(int w, int h) {
+    png_bytes v = {.dir = test_tmpdir()};
+    assert_non_null(v.dir);
+    char *ok = join(v.dir, "ok.png");
+    v.bad = join(v.dir, "bad.png");
+    lc_image img = make_image(w, h, 3);
+    assert_ok(lc_png_write(ok, &img));
+    v.bytes = test_read_file(ok, &v.n);
+    assert_non_null(v.bytes);
     lc_image_free(&img);
-    free(p);
-    free(q);
-    test_rmtree(dir);
-    free(dir);
+    free(ok);
+    return v;
+}
+
+static void free_png_bytes(png_bytes *v) {
+    free(v->bytes);
+    free(v->bad);
+    test_rmtree(v->dir);
+    free(v->dir);
+}
+
+static void test_truncated_everywhere(void **state) {
+    png_bytes v = valid_png(19, 11);
+    assert_true(v.n > 100);
+    // Every prefix short of the IEND chunk (whose loss libpng may forgive) must fail.
+    for (size_t cut = 0; cut + 12 < v.n; cut++)
+        expect_corrupt(v.bad, v.bytes, cut);
+    free_png_bytes(&v);
 }
 
 // Rewrites the CRC of the chunk starting at `at` (length, type, data, crc).
@@ -188,12 +207,10 @@ static void put_u32(uint8_t *b, uint32_t v) {
 }
 
 static void test_bad_crc_and_dimensions(void **state) {
-    char *dir = test_tmpdir();
-    char *p = join(dir, "ok.png"), *q = join(dir, "bad.png");
-    lc_image img = make_image(8, 8, 3);
-    assert_ok(lc_png_write(p, &img));
-    size_t n;
-    uint8_t *orig = test_read_file(p, &n);
+    png_bytes v = valid_png(8, 8);
+    const char *q = v.bad;
+    const uint8_t *orig = v.bytes;
+    size_t n = v.n;
     uint8_t *b = malloc(n);
     // IHDR is at byte 8: length(4) "IHDR"(4) width(4) height(4) ...
     memcpy(b, orig, n);
@@ -215,23 +232,17 @@ static void test_bad_crc_and_dimensions(void **state) {
     lc_image none;
     assert_int_equal(lc_png_read(&none, "/nonexistent/x.png"), LC_ERR_IO);
     free(b);
-    free(orig);
-    lc_image_free(&img);
-    free(p);
-    free(q);
-    test_rmtree(dir);
-    free(dir);
+    free_png_bytes(&v);
 }
 
 // Random byte changes anywhere in a valid PNG: each read returns a status and never crashes
 // (ASan/valgrind watch the memory); almost all must fail thanks to the CRCs.
 static void test_random_mutations(void **state) {
-    char *dir = test_tmpdir();
-    char *p = join(dir, "ok.png"), *q = join(dir, "m.png");
-    lc_image img = make_image(16, 9, 3);
-    assert_ok(lc_png_write(p, &img));
-    size_t n;
-    uint8_t *orig = test_read_file(p, &n), *b = malloc(n);
+    png_bytes v = valid_png(16, 9);
+    const char *q = v.bad;
+    const uint8_t *orig = v.bytes;
+    size_t n = v.n;
+    uint8_t *b = malloc(n);
     uint32_t rng = 12345;
     int accepted = 0;
     for (int trial = 0; trial < 400; trial++) {
@@ -253,12 +264,7 @@ static void test_random_mutations(void **state) {
     }
     assert_true(accepted < 40);
     free(b);
-    free(orig);
-    lc_image_free(&img);
-    free(p);
-    free(q);
-    test_rmtree(dir);
-    free(dir);
+    free_png_bytes(&v);
 }
 
 static void test_font(void **state) {

@@ -15,24 +15,11 @@
 
 static char *dir;
 
-static int setup(void **state) {
-    dir = test_tmpdir();
-    return dir ? 0 : -1;
-}
+static int setup(void **state) { return test_open_tmpdir(&dir); }
 
-static int teardown(void **state) {
-    test_rmtree(dir);
-    free(dir);
-    return 0;
-}
+static int teardown(void **state) { return test_close_tmpdir(&dir); }
 
-static const char *in_dir(const char *name) {
-    static char path[4][4096];
-    static int k;
-    k = (k + 1) % 4;
-    snprintf(path[k], sizeof path[k], "%s/%s", dir, name);
-    return path[k];
-}
+static const char *in_dir(const char *name) { return test_path(dir, name); }
 
 static int count_temp_files(const char *folder) {
     DIR *d = opendir(folder);

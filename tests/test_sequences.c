@@ -9,15 +9,8 @@
 
 static char *dir;
 
-static int setup(void **state) {
-    dir = test_tmpdir();
-    return dir ? 0 : -1;
-}
-static int teardown(void **state) {
-    test_rmtree(dir);
-    free(dir);
-    return 0;
-}
+static int setup(void **state) { return test_open_tmpdir(&dir); }
+static int teardown(void **state) { return test_close_tmpdir(&dir); }
 
 static char *file_with(const char *name, const char *text, size_t n) {
     static char path[4096];

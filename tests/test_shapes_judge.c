@@ -19,26 +19,16 @@ static char *g_dir;
 static lc_shapes_judge *g_judge; // trained once by test_learns_quickly, used after it
 
 static int setup(void **state) {
-    (void)state;
-    if (lc_device_open(&g_dev, NULL) != LC_OK) return -1;
-    g_dir = test_tmpdir();
-    return g_dir ? 0 : -1;
+    return test_open_device(&g_dev, NULL) || test_open_tmpdir(&g_dir);
 }
 
 static int teardown(void **state) {
-    (void)state;
     lc_shapes_judge_free(g_judge);
-    test_rmtree(g_dir);
-    free(g_dir);
-    lc_device_close(g_dev);
-    return 0;
+    test_close_tmpdir(&g_dir);
+    return test_close_device(g_dev, NULL);
 }
 
-static const char *in_dir(const char *name) {
-    static char path[1024];
-    snprintf(path, sizeof path, "%s/%s", g_dir, name);
-    return path;
-}
+static const char *in_dir(const char *name) { return test_path(g_dir, name); }
 
 static lc_shapes_item parsed(const char *caption) {
     lc_shapes_item it;

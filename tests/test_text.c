@@ -15,18 +15,9 @@
 static lc_device *dev;
 static lc_ctx *ctx;
 
-static int setup(void **state) {
-    (void)state;
-    if (lc_device_open(&dev, NULL) != LC_OK) return 1;
-    return lc_ctx_create(&ctx, dev) != LC_OK;
-}
+static int setup(void **state) { return test_open_device(&dev, &ctx); }
 
-static int teardown(void **state) {
-    (void)state;
-    lc_ctx_free(ctx);
-    lc_device_close(dev);
-    return 0;
-}
+static int teardown(void **state) { return test_close_device(dev, ctx); }
 
 // A tiny config: vocab 9, T 6, D 8, 2 layers, 2 heads.
 static lc_text_config tiny(void) {

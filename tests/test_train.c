@@ -168,18 +168,13 @@ static const char *in_dir(const char *name) {
 }
 
 static int setup(void **state) {
-    (void)state;
-    if (lc_device_open(&g_dev, NULL) != LC_OK) return -1;
+    if (test_open_device(&g_dev, NULL)) return -1;
     if (lc_device_build_source(g_dev, "toy_linreg", toy_source) != LC_OK) return -1;
-    g_dir = test_tmpdir();
-    return g_dir ? 0 : -1;
+    return test_open_tmpdir(&g_dir);
 }
 static int teardown(void **state) {
-    (void)state;
-    test_rmtree(g_dir);
-    free(g_dir);
-    lc_device_close(g_dev);
-    return 0;
+    test_close_tmpdir(&g_dir);
+    return test_close_device(g_dev, NULL);
 }
 
 static void small_options(lc_train_options *o) {
@@ -191,25 +186,8 @@ static void small_options(lc_train_options *o) {
     o->seed = 7;
 }
 
-// Every tensor of two checkpoints equal byte for byte; the same tensor names.
-static void assert_same_checkpoint(const char *a, const char *b) {
-    lc_st_file *fa, *fb;
-    assert_ok(lc_st_open(&fa, a));
-    assert_ok(lc_st_open(&fb, b));
-    assert_int_equal(lc_st_count(fa), lc_st_count(fb));
-    for (int i = 0; i < lc_st_count(fa); i++) {
-        const lc_st_tensor *ta = lc_st_at(fa, i), *tb = lc_st_find(fb, ta->name);
-        if (!tb) fail_msg("%s lacks %s", b, ta->name);
-        size_t bytes = (size_t)lc_st_numel(ta) * lc_dtype_size(ta->dtype);
-        assert_int_equal(lc_st_numel(ta), lc_st_numel(tb));
-        if (memcmp(ta->data, tb->data, bytes))
-            fail_msg("%s differs between %s and %s", ta->name, a, b);
-    }
-    assert_string_equal(lc_st_meta_get(fa, "step"), lc_st_meta_get(fb, "step"));
-    assert_string_equal(lc_st_meta_get(fa, "train"), lc_st_meta_get(fb, "train"));
-    lc_st_close(fa);
-    lc_st_close(fb);
-}
+// A resumed run's checkpoint and an uninterrupted one agree on these metadata.
+static const char *const ckpt_keys[] = {"step", "train", NULL};
 
 static void test_loss_falls(void **state) {
     (void)state;
@@ -330,7 +308,7 @@ static void test_resume_bit_exact(void **state) {
         toy_free(&t);
         char last_b[1100];
         snprintf(last_b, sizeof last_b, "%s/last.safetensors", in_dir(b));
-        assert_same_checkpoint(last_a, last_b);
+        test_assert_same_checkpoint(last_a, last_b, ckpt_keys);
         if (variant) {
             char best[1100];
             snprintf(best, sizeof best, "%s/best.safetensors", in_dir(b));
@@ -378,7 +356,7 @@ static void test_cancel_then_resume(void **state) {
     char a[1100], b[1100];
     snprintf(a, sizeof a, "%s/cancelA/last.safetensors", g_dir);
     snprintf(b, sizeof b, "%s/cancelB/last.safetensors", g_dir);
-    assert_same_checkpoint(a, b);
+    test_assert_same_checkpoint(a, b, ckpt_keys);
     // The metrics were cut back to the checkpoint's step: steps never go backwards.
     lc_metrics mt;
     snprintf(b, sizeof b, "%s/cancelB/metrics.jsonl", g_dir);

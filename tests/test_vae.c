@@ -125,18 +125,12 @@ static double ref_neg_elbo(const float *params, const lc_params *p, const float 
 // ---- fixtures ------------------------------------------------------------------------------
 
 static int setup(void **state) {
-    (void)state;
-    if (lc_device_open(&g_dev, NULL) != LC_OK) return -1;
-    g_dir = test_tmpdir();
-    return g_dir ? 0 : -1;
+    return test_open_device(&g_dev, NULL) || test_open_tmpdir(&g_dir);
 }
 
 static int teardown(void **state) {
-    (void)state;
-    test_rmtree(g_dir);
-    free(g_dir);
-    lc_device_close(g_dev);
-    return 0;
+    test_close_tmpdir(&g_dir);
+    return test_close_device(g_dev, NULL);
 }
 
 static float *read_params(lc_vae *m, cl_mem which) {
@@ -158,6 +152,15 @@ static void run_step(lc_vae *m, lc_train_model *tm, const int64_t *ids, int n, i
     (void)m;
 }
 
+// A model of config c (seed) on the images of d, and its training view in tm.
+static lc_vae *model_on(lc_train_model *tm, const lc_vae_config *c, lc_dataset *d, uint64_t seed) {
+    lc_vae *m;
+    assert_ok(lc_vae_new(&m, g_dev, c, seed));
+    assert_ok(lc_vae_set_data(m, d, NULL));
+    assert_ok(lc_vae_train_model(tm, m));
+    return m;
+}
+
 // ---- tests ----------------------------------------------------------------------------------
 
 static void test_elbo_matches_host(void **state) {
@@ -166,11 +169,8 @@ static void test_elbo_matches_host(void **state) {
     tiny_config(&c, LC_VAE_KIND_VAE);
     lc_dataset d;
     tiny_data(&d, NDATA);
-    lc_vae *m;
-    assert_ok(lc_vae_new(&m, g_dev, &c, 11));
-    assert_ok(lc_vae_set_data(m, &d, NULL));
     lc_train_model tm;
-    assert_ok(lc_vae_train_model(&tm, m));
+    lc_vae *m = model_on(&tm, &c, &d, 11);
     const int64_t ids[B] = {3, 1, 4, 39, 0};
     float loss[3];
     run_step(m, &tm, ids, B, 7, 11, loss);
@@ -197,11 +197,8 @@ static void test_gaussian_elbo_matches_host(void **state) {
     c.beta = 0.5;
     lc_dataset d;
     tiny_data(&d, NDATA);
-    lc_vae *m;
-    assert_ok(lc_vae_new(&m, g_dev, &c, 12));
-    assert_ok(lc_vae_set_data(m, &d, NULL));
     lc_train_model tm;
-    assert_ok(lc_vae_train_model(&tm, m));
+    lc_vae *m = model_on(&tm, &c, &d, 12);
     const int64_t ids[B] = {9, 19, 29, 39, 1};
     float loss[3];
     run_step(m, &tm, ids, B, 2, 12, loss);
@@ -228,11 +225,8 @@ static void test_reparam_gradient(void **state) {
     tiny_config(&c, LC_VAE_KIND_VAE);
     lc_dataset d;
     tiny_data(&d, NDATA);
-    lc_vae *m;
-    assert_ok(lc_vae_new(&m, g_dev, &c, 5));
-    assert_ok(lc_vae_set_data(m, &d, NULL));
     lc_train_model tm;
-    assert_ok(lc_vae_train_model(&tm, m));
+    lc_vae *m = model_on(&tm, &c, &d, 5);
     const int64_t ids[B] = {2, 8, 5, 17, 30};
     float loss[3];
     assert_ok(lc_zero_grad(m->ctx, lc_vae_params(m)));
@@ -307,11 +301,8 @@ static void test_ae_loss_matches_host(void **state) {
         lc_vae_config c;
         tiny_config(&c, LC_VAE_KIND_AE);
         c.noise = v ? 0.3 : 0.0;
-        lc_vae *m;
-        assert_ok(lc_vae_new(&m, g_dev, &c, 9));
-        assert_ok(lc_vae_set_data(m, &d, NULL));
         lc_train_model tm;
-        assert_ok(lc_vae_train_model(&tm, m));
+        lc_vae *m = model_on(&tm, &c, &d, 9);
         assert_string_equal(tm.family, "ae");
         assert_int_equal(tm.n_terms, 1);
         float loss[3];
@@ -348,11 +339,8 @@ static void test_conv_vae_gradient(void **state) {
     d.images = malloc(6 * 64 * sizeof(float));
     for (int i = 0; i < 6 * 64; i++)
         d.images[i] = (float)(0.5 + 0.45 * sin(0.37 * i));
-    lc_vae *m;
-    assert_ok(lc_vae_new(&m, g_dev, &c, 4));
-    assert_ok(lc_vae_set_data(m, &d, NULL));
     lc_train_model tm;
-    assert_ok(lc_vae_train_model(&tm, m));
+    lc_vae *m = model_on(&tm, &c, &d, 4);
     const int64_t ids[3] = {5, 0, 2};
     float loss[3];
     run_step(m, &tm, ids, 3, 1, 4, loss);

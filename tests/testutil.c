@@ -5,6 +5,8 @@
 #include <string.h>
 #include <sys/wait.h>
 
+#include "latentcl/checkpoint.h"
+
 char *test_tmpdir(void) {
     const char *base = getenv("TMPDIR");
     char tmpl[4096];
@@ -52,4 +54,58 @@ int test_system(const char *fmt, ...) {
     int rc = system(cmd);
     if (rc == -1) return -1;
     return WIFEXITED(rc) ? WEXITSTATUS(rc) : -1;
+}
+
+int test_open_device(lc_device **dev, lc_ctx **ctx) {
+    if (lc_device_open(dev, NULL) != LC_OK) return -1;
+    if (ctx && lc_ctx_create(ctx, *dev) != LC_OK) return -1;
+    return 0;
+}
+
+int test_close_device(lc_device *dev, lc_ctx *ctx) {
+    lc_ctx_free(ctx); // the context goes before its device
+    lc_device_close(dev);
+    return 0;
+}
+
+int test_open_tmpdir(char **dir) {
+    *dir = test_tmpdir();
+    return *dir ? 0 : -1;
+}
+
+int test_close_tmpdir(char **dir) {
+    test_rmtree(*dir);
+    free(*dir);
+    *dir = NULL;
+    return 0;
+}
+
+const char *test_path(const char *dir, const char *name) {
+    static char path[4][4096];
+    static int k;
+    k = (k + 1) % 4;
+    snprintf(path[k], sizeof path[k], "%s/%s", dir, name);
+    return path[k];
+}
+
+void test_assert_same_checkpoint(const char *a, const char *b, const char *const *keys) {
+    lc_st_file *fa, *fb;
+    assert_ok(lc_st_open(&fa, a));
+    assert_ok(lc_st_open(&fb, b));
+    assert_int_equal(lc_st_count(fa), lc_st_count(fb));
+    for (int i = 0; i < lc_st_count(fa); i++) {
+        const lc_st_tensor *ta = lc_st_at(fa, i), *tb = lc_st_find(fb, ta->name);
+        if (!tb) fail_msg("%s lacks %s", b, ta->name);
+        assert_int_equal(lc_st_numel(ta), lc_st_numel(tb));
+        if (memcmp(ta->data, tb->data, (size_t)lc_st_numel(ta) * lc_dtype_size(ta->dtype)))
+            fail_msg("%s differs between %s and %s", ta->name, a, b);
+    }
+    for (; *keys; keys++) {
+        const char *va = lc_st_meta_get(fa, *keys), *vb = lc_st_meta_get(fb, *keys);
+        if (!va || !vb || strcmp(va, vb))
+            fail_msg("metadata %s: %s in %s, %s in %s", *keys, va ? va : "(none)", a,
+                     vb ? vb : "(none)", b);
+    }
+    lc_st_close(fa);
+    lc_st_close(fb);
 }

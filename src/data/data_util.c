@@ -40,6 +40,28 @@ bool lc_buf_reserve(lc_buf *b, size_t extra) {
     return true;
 }
 
+char *lc_next_line(char **p, char *end, size_t *n) {
+    char *line = *p;
+    if (line >= end) return NULL;
+    char *nl = memchr(line, '\n', (size_t)(end - line));
+    char *stop = nl ? nl : end;
+    *n = (size_t)(stop - line);
+    if (*n && line[*n - 1] == '\r') (*n)--;
+    *p = stop + 1;
+    return line;
+}
+
+bool lc_i64_push(int64_t **items, int64_t *n, int64_t *cap, int64_t v) {
+    if (*n == *cap) {
+        int64_t grown = *cap ? *cap * 2 : 256;
+        int64_t *p = realloc(*items, (size_t)grown * sizeof *p);
+        if (!p) return false;
+        *items = p, *cap = grown;
+    }
+    (*items)[(*n)++] = v;
+    return true;
+}
+
 bool lc_buf_append(lc_buf *b, const void *data, size_t n) {
     if (!lc_buf_reserve(b, n)) return false;
     memcpy(b->data + b->len, data, n);

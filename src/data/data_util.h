@@ -21,8 +21,15 @@ typedef struct {
 bool lc_buf_reserve(lc_buf *b, size_t extra);
 bool lc_buf_append(lc_buf *b, const void *data, size_t n);
 
+// Appends v to the growable array *items (n used, cap allocated; the capacity doubles).
+// False when out of memory (the array is then unchanged).
+bool lc_i64_push(int64_t **items, int64_t *n, int64_t *cap, int64_t v);
+
 // Reads a whole file (at most max_bytes) into *out (NUL-terminated, caller frees).
 lc_status lc_read_file(char **out, size_t *len, const char *path, size_t max_bytes);
+// The next line of the text [*p, end): its start, and in *n its length without the "\n" or
+// "\r\n" that ends it; *p moves past it. NULL once the text is used up.
+char *lc_next_line(char **p, char *end, size_t *n);
 
 // Decodes one UTF-8 code point from s[0..n); returns its byte length (1..4) or 0 if the
 // bytes are not valid UTF-8 (overlong, surrogate, > U+10FFFF, truncated).

@@ -166,14 +166,7 @@ static void collector_free(collector *c) {
 }
 
 static bool push_offset(collector *c, int64_t v) {
-    if (c->n == c->cap) {
-        int64_t cap = c->cap ? c->cap * 2 : 1024;
-        int64_t *p = realloc(c->offsets, (size_t)cap * sizeof *p);
-        if (!p) return false;
-        c->offsets = p, c->cap = cap;
-    }
-    c->offsets[c->n++] = v;
-    return true;
+    return lc_i64_push(&c->offsets, &c->n, &c->cap, v);
 }
 
 // Splits one line into symbols (each NUL-terminated in `out`, packed); returns count or -1
@@ -297,23 +290,21 @@ lc_status lc_sequences_read_text(lc_sequences *out, const char *path, const lc_t
     int64_t line_no = 0, empty_line = 0; // the first empty line not yet known to be trailing
     char *p = text, *end = text + len;
     if (!push_offset(&c, 0)) s = lc_fail(LC_ERR_NOMEM, "out of memory");
-    while (p < end && s == LC_OK) {
-        char *nl = memchr(p, '\n', (size_t)(end - p));
-        char *stop = nl ? nl : end;
-        size_t n = (size_t)(stop - p);
+    char *line;
+    size_t n;
+    while (s == LC_OK && (line = lc_next_line(&p, end, &n))) {
         line_no++;
-        if (n && p[n - 1] == '\r') n--;
-        size_t bad = lc_utf8_check((const unsigned char *)p, n);
+        size_t bad = lc_utf8_check((const unsigned char *)line, n);
         if (bad != n) {
             s = lc_fail(LC_ERR_FORMAT, "%s:%lld: invalid UTF-8 at byte %zu", path,
                         (long long)line_no, bad + 1);
             break;
         }
-        if (memchr(p, '\0', n)) {
+        if (memchr(line, '\0', n)) {
             s = lc_fail(LC_ERR_FORMAT, "%s:%lld: NUL byte", path, (long long)line_no);
             break;
         }
-        int64_t count = split_line(p, n, opt->tokens, opt->lowercase, &syms);
+        int64_t count = split_line(line, n, opt->tokens, opt->lowercase, &syms);
         if (count == -1)
             s = lc_fail(LC_ERR_FORMAT, "%s:%lld: token longer than %d bytes", path,
                         (long long)line_no, SYMBOL_MAX_BYTES);
@@ -332,7 +323,6 @@ lc_status lc_sequences_read_text(lc_sequences *out, const char *path, const lc_t
             else if (s == LC_OK && !push_offset(&c, c.n_steps))
                 s = lc_fail(LC_ERR_NOMEM, "out of memory");
         }
-        p = stop + 1;
     }
     free(text);
     free(syms.data);

@@ -60,14 +60,7 @@ typedef struct {
 } csv_acc;
 
 static bool push_offset(csv_acc *a, int64_t v) {
-    if (a->n_offsets == a->offsets_cap) {
-        int64_t cap = a->offsets_cap ? a->offsets_cap * 2 : 256;
-        int64_t *p = realloc(a->offsets, (size_t)cap * sizeof *p);
-        if (!p) return false;
-        a->offsets = p, a->offsets_cap = cap;
-    }
-    a->offsets[a->n_offsets++] = v;
-    return true;
+    return lc_i64_push(&a->offsets, &a->n_offsets, &a->offsets_cap, v);
 }
 
 // Ends the current sequence if it has any steps.
@@ -89,15 +82,11 @@ lc_status lc_sequences_read_csv(lc_sequences *out, const char *path) {
     int64_t line_no = 0;
     char *p = text, *end = text + len;
     if (!fields || !push_offset(&a, 0)) s = lc_fail(LC_ERR_NOMEM, "out of memory");
-    while (p < end && s == LC_OK) {
-        char *nl = memchr(p, '\n', (size_t)(end - p));
-        char *stop = nl ? nl : end;
-        size_t n = (size_t)(stop - p);
+    char *line;
+    size_t n;
+    while (s == LC_OK && (line = lc_next_line(&p, end, &n))) {
         line_no++;
-        if (n && p[n - 1] == '\r') n--;
-        p[n] = '\0';
-        char *line = p;
-        p = stop + 1;
+        line[n] = '\0'; // the fields are parsed in place
         if (lc_utf8_check((const unsigned char *)line, n) != n || memchr(line, '\0', n)) {
             s = lc_fail(LC_ERR_FORMAT, "%s:%lld: invalid UTF-8 or NUL byte", path,
                         (long long)line_no);

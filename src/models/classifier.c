@@ -12,20 +12,10 @@
 
 #include "latentcl/tensor.h"
 #include "models/classifier_net.h"
+#include "models/upload_ring.h"
 #include "nn/init_default.h"
 
 enum { EVAL_CHUNK = 500 }; // images per no-grad forward: bounds the step arena
-
-// Training batches travel to the device by non-blocking writes from a ring of host
-// buffers, so the host never waits for the queue to drain before enqueuing a step. A
-// slot is refilled only after its last write completed (its event).
-enum { RING = 4 };
-typedef struct {
-    float *x;   // (cap, C, H, W)
-    int32_t *y; // (cap)
-    int64_t cap;
-    cl_event written; // the last write from this slot, or NULL
-} staging;
 
 struct lc_classifier_net {
     lc_device *dev;
@@ -33,8 +23,8 @@ struct lc_classifier_net {
     lc_params params;
     int conv, channels, height, width, classes;
     int feature_dim;
-    staging ring[RING];
-    int64_t steps; // training steps enqueued: picks the ring slot
+    lc_upload_slot ring[LC_UPLOAD_RING]; // training batches: images (C, H, W), labels (1)
+    int64_t steps;                       // training steps enqueued: picks the ring slot
 };
 
 static const char *const mlp_layers[] = {"layers.0", "layers.2", "layers.4"};
@@ -99,11 +89,7 @@ void lc_classifier_net_free(lc_classifier_net *n) {
     if (!n) return;
     // Pending writes read the staging memory: let them finish before it is freed.
     if (n->ctx) (void)lc_finish(n->dev);
-    for (int i = 0; i < RING; i++) {
-        if (n->ring[i].written) clReleaseEvent(n->ring[i].written);
-        free(n->ring[i].x);
-        free(n->ring[i].y);
-    }
+    lc_upload_ring_free(n->ring);
     lc_ctx_free(n->ctx);
     lc_params_free(&n->params);
     free(n);
@@ -175,37 +161,16 @@ static lc_status upload(lc_classifier_net *n, lc_tensor **x, const float *images
 
 lc_status lc_classifier_net_batch(lc_classifier_net *n, float **x, int32_t **labels,
                                   int64_t count) {
-    staging *st = &n->ring[n->steps % RING];
-    if (st->written) { // normally long done: the queue is a step or two behind at most
-        LC_CL(clWaitForEvents(1, &st->written), "waiting for a batch upload");
-        clReleaseEvent(st->written);
-        st->written = NULL;
-    }
-    if (count > st->cap) {
-        size_t image = (size_t)n->channels * n->height * n->width;
-        float *nx = realloc(st->x, (size_t)count * image * sizeof *nx);
-        if (nx) st->x = nx;
-        int32_t *ny = realloc(st->y, (size_t)count * sizeof *ny);
-        if (ny) st->y = ny;
-        if (!nx || !ny) return lc_fail(LC_ERR_NOMEM, "out of memory for a batch");
-        st->cap = count;
-    }
+    size_t image = (size_t)n->channels * n->height * n->width;
+    lc_upload_slot *st;
+    LC_TRY(lc_upload_slot_fill(&st, n->ring, n->steps, count, image, 1));
     *x = st->x;
     *labels = st->y;
     return LC_OK;
 }
 
-// Enqueues a write of bytes from host into t without waiting; *ev marks its end.
-static lc_status upload_async(lc_classifier_net *n, lc_tensor *t, const void *host, size_t bytes,
-                              cl_event *ev) {
-    LC_CL(clEnqueueWriteBuffer(lc_device_queue(n->dev), t->buf, CL_FALSE, t->off * sizeof(float),
-                               bytes, host, 0, NULL, ev),
-          "uploading a training batch");
-    return LC_OK;
-}
-
 lc_status lc_classifier_net_step(lc_classifier_net *n, cl_mem loss_out, int64_t count) {
-    staging *st = &n->ring[n->steps % RING];
+    lc_upload_slot *st = &n->ring[n->steps % LC_UPLOAD_RING];
     if (count < 1 || count > st->cap || st->written)
         return lc_fail(LC_ERR_INVALID_ARG,
                        "classifier step: %lld images without a batch from "
@@ -218,10 +183,7 @@ lc_status lc_classifier_net_step(lc_classifier_net *n, cl_mem loss_out, int64_t 
     int64_t shape[4] = {count, n->channels, n->height, n->width};
     LC_TRY(lc_tensor_new(n->ctx, &x, 4, shape));
     LC_TRY(lc_tensor_new_i32(n->ctx, &y, 1, shape));
-    cl_event ex = NULL;
-    LC_TRY(upload_async(n, x, st->x, x->numel * sizeof(float), &ex));
-    clReleaseEvent(ex); // in-order queue: the labels' write ends after the images'
-    LC_TRY(upload_async(n, y, st->y, (size_t)count * sizeof(int32_t), &st->written));
+    LC_TRY(lc_upload_slot_send(st, n->dev, x, y, "uploading a training batch"));
     n->steps++;
     LC_TRY(forward(n, &features, &logits, x));
     LC_TRY(lc_cross_entropy(n->ctx, &loss, logits, y)); // mean over the batch

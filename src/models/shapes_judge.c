@@ -129,11 +129,7 @@ void lc_shapes_judge_free(lc_shapes_judge *j) {
     if (!j) return;
     // Pending uploads read the staging memory: let them finish before it is freed.
     if (j->ctx) (void)lc_finish(j->dev);
-    for (int i = 0; i < SJ_RING; i++) {
-        if (j->ring[i].written) clReleaseEvent(j->ring[i].written);
-        free(j->ring[i].x);
-        free(j->ring[i].y);
-    }
+    lc_upload_ring_free(j->ring);
     lc_ctx_free(j->ctx);
     lc_params_free(&j->params);
     free(j);
@@ -162,36 +158,15 @@ static lc_status forward(lc_shapes_judge *j, lc_tensor **logits, lc_tensor *x) {
 // ---- training step --------------------------------------------------------------------------
 
 lc_status sj_batch(lc_shapes_judge *j, float **x, int32_t **labels, int64_t count) {
-    sj_staging *st = &j->ring[j->steps % SJ_RING];
-    if (st->written) { // normally long done: the queue is a step or two behind at most
-        LC_CL(clWaitForEvents(1, &st->written), "waiting for a batch upload");
-        clReleaseEvent(st->written);
-        st->written = NULL;
-    }
-    if (count > st->cap) {
-        float *nx = realloc(st->x, (size_t)count * SJ_IMAGE * sizeof *nx);
-        if (nx) st->x = nx;
-        int32_t *ny = realloc(st->y, (size_t)count * SJ_HEADS * sizeof *ny);
-        if (ny) st->y = ny;
-        if (!nx || !ny) return lc_fail(LC_ERR_NOMEM, "out of memory for a batch");
-        st->cap = count;
-    }
+    lc_upload_slot *st;
+    LC_TRY(lc_upload_slot_fill(&st, j->ring, j->steps, count, SJ_IMAGE, SJ_HEADS));
     *x = st->x;
     *labels = st->y;
     return LC_OK;
 }
 
-// Enqueues a write of bytes from host into t without waiting; *ev marks its end.
-static lc_status upload_async(lc_shapes_judge *j, lc_tensor *t, const void *host, size_t bytes,
-                              cl_event *ev) {
-    LC_CL(clEnqueueWriteBuffer(lc_device_queue(j->dev), t->buf, CL_FALSE, t->off * sizeof(float),
-                               bytes, host, 0, NULL, ev),
-          "uploading a shapes judge batch");
-    return LC_OK;
-}
-
 lc_status sj_step(lc_shapes_judge *j, cl_mem loss_out, int64_t count) {
-    sj_staging *st = &j->ring[j->steps % SJ_RING];
+    lc_upload_slot *st = &j->ring[j->steps % LC_UPLOAD_RING];
     if (count < 1 || count > st->cap || st->written)
         return lc_fail(LC_ERR_INVALID_ARG,
                        "shapes judge step: %lld images without a batch from sj_batch",
@@ -202,10 +177,7 @@ lc_status sj_step(lc_shapes_judge *j, cl_mem loss_out, int64_t count) {
     lc_tensor *x, *y, *logits[SJ_HEADS], *loss = NULL;
     LC_TRY(lc_tensor_new(j->ctx, &x, 4, (int64_t[]){count, SJ_CHANNELS, SJ_SIZE, SJ_SIZE}));
     LC_TRY(lc_tensor_new_i32(j->ctx, &y, 2, (int64_t[]){SJ_HEADS, count}));
-    cl_event ex = NULL;
-    LC_TRY(upload_async(j, x, st->x, x->numel * sizeof(float), &ex));
-    clReleaseEvent(ex); // in-order queue: the labels' write ends after the images'
-    LC_TRY(upload_async(j, y, st->y, y->numel * sizeof(int32_t), &st->written));
+    LC_TRY(lc_upload_slot_send(st, j->dev, x, y, "uploading a shapes judge batch"));
     j->steps++;
     LC_TRY(forward(j, logits, x));
     for (int h = 0; h < SJ_HEADS; h++) {

@@ -5,6 +5,7 @@
 
 #include "latentcl/nn.h"
 #include "latentcl/shapes_judge.h"
+#include "models/upload_ring.h"
 #include "latentcl/tensor.h"
 
 // One head per attribute. The second shape's heads, the relation and the place have a
@@ -34,17 +35,7 @@ enum {
     SJ_IMAGE = SJ_CHANNELS * SJ_SIZE * SJ_SIZE,
     SJ_HIDDEN = 256, // the trunk's dense layer
     SJ_CHUNK = 500,  // images per no-grad forward: bounds the step arena
-    SJ_RING = 4,     // staging slots for training batches
 };
-
-// Host memory a training batch is written into, uploaded without a host wait; a slot is
-// refilled only after its last upload completed (its event).
-typedef struct {
-    float *x;   // (cap, 3, 32, 32)
-    int32_t *y; // (SJ_HEADS, count): head h's labels at y + h * count
-    int64_t cap;
-    cl_event written;
-} sj_staging;
 
 struct lc_shapes_judge {
     lc_device *dev;
@@ -52,7 +43,8 @@ struct lc_shapes_judge {
     lc_params params;
     lc_conv conv[2];
     lc_linear dense, head[SJ_HEADS];
-    sj_staging ring[SJ_RING];
+    // Training batches: images (3, 32, 32); labels (SJ_HEADS, count), head h's at y + h * count.
+    lc_upload_slot ring[LC_UPLOAD_RING];
     int64_t steps; // training steps enqueued: picks the ring slot
     // While training (borrowed options):
     const lc_shapes_judge_data *data;

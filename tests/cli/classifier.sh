@@ -68,5 +68,4 @@ else
   echo "skipped: Fashion-MNIST is not installed"
 fi
 
-echo "$fails failure(s)"
-[ "$fails" = 0 ]
+finish

@@ -7,12 +7,6 @@
 # usage: clip.sh LATENTCL_BINARY TESTS_DIR
 set -u
 source "$(dirname "$0")/harness.bash"
-fail() { echo "FAIL: $*"; fails=$((fails + 1)); }
-# expect1 PATTERN -- command...: exit 1 with one line on stderr matching PATTERN.
-expect1() {
-  expect 1 "$@"
-  one_line_error
-}
 
 data="$tmp/shapes"
 "$cli" data shapes --n 48 --seed 1 --out "$data" > /dev/null || { echo "FAIL: data shapes"; exit 1; }
@@ -118,4 +112,4 @@ else
   fail "could not train a tiny classifier run"
 fi
 
-exit $((fails > 0))
+finish

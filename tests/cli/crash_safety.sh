@@ -17,7 +17,6 @@ RANDOM=20 # the kill moments are random but the same each run (as far as timing 
 train=(train diffusion --data moons --points 256 --batch 32 --hidden 16 --depth 2 --T 20
        --iters "$ITERS" --save-every 1 --log-every 4 --seed 3 --device cpu --threads 1)
 run="$tmp/run"
-fail() { echo "FAIL: $*"; fails=$((fails + 1)); }
 
 # The step of a checkpoint (inspect checks every tensor first), or "bad".
 ckpt_step() {

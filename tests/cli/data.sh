@@ -3,28 +3,8 @@
 # errors naming the file (and line), and no partial output files.
 # usage: data.sh LATENTCL_BINARY TESTS_DIR
 set -u
-cli="$1"
-fails=0
-tmp="$(mktemp -d)"
-trap 'rm -rf "$tmp"' EXIT
-
-# expect CODE PATTERN -- command...: exit code and an output line matching PATTERN.
-expect() {
-  local code="$1" pattern="$2"; shift 3
-  "$@" > "$tmp/out" 2> "$tmp/err"
-  local rc=$?
-  if [ "$rc" != "$code" ] || ! grep -qE -- "$pattern" "$tmp/err" "$tmp/out"; then
-    echo "FAIL: $* -> exit $rc (want $code), output:"; cat "$tmp/out" "$tmp/err"
-    fails=$((fails + 1))
-  else
-    echo "ok: $*"
-  fi
-  # A failure prints exactly one line on stderr.
-  if [ "$code" = 1 ] && [ "$(wc -l < "$tmp/err")" != 1 ]; then
-    echo "FAIL: $* printed $(wc -l < "$tmp/err") error lines"; cat "$tmp/err"; fails=$((fails + 1))
-  fi
-}
-fail() { echo "FAIL: $*"; fails=$((fails + 1)); }
+# shellcheck source=harness.bash
+source "$(dirname "$0")/harness.bash"
 
 # Usage.
 expect 2 "unknown sub-verb 'frob'" -- "$cli" data frob
@@ -47,39 +27,39 @@ disk=$("$cli" data info "$tmp/shapes" --json | sed 's/.*"checksum":"\([0-9a-f]*\
 again=$("$cli" data info shapes --count 50 --seed 4 --json | sed 's/.*"checksum":"\([0-9a-f]*\)".*/\1/')
 [ "$mem" = "$again" ] || fail "shapes checksum not deterministic"
 expect 0 '"kind":"images","count":50,"channels":3,"height":32,"width":32,"classes":5' -- "$cli" data info "$tmp/shapes" --json
-expect 1 "already exists" -- "$cli" data shapes --n 5 --out "$tmp/shapes"
-expect 1 "cannot create a folder beside it" -- "$cli" data shapes --n 5 --out "$tmp/no/such/dir"
+expect1 "already exists" -- "$cli" data shapes --n 5 --out "$tmp/shapes"
+expect1 "cannot create a folder beside it" -- "$cli" data shapes --n 5 --out "$tmp/no/such/dir"
 [ -z "$(ls -d "$tmp"/no* "$tmp"/*.tmp.* 2>/dev/null)" ] || fail "a temporary folder was left behind"
 
 # Grids.
 expect 0 '"count":16' -- "$cli" data grid "$tmp/shapes" --n 16 --out "$tmp/grid.png" --json
 [ -s "$tmp/grid.png" ] || fail "grid.png not written"
-expect 1 "holds sequences, not images" -- "$cli" data grid words --out "$tmp/w.png"
+expect1 "holds sequences, not images" -- "$cli" data grid words --out "$tmp/w.png"
 [ ! -e "$tmp/w.png" ] || fail "a grid was written for sequences"
-expect 1 "$tmp/nodir/g.png" -- "$cli" data grid shapes --n 4 --out "$tmp/nodir/g.png"
+expect1 "$tmp/nodir/g.png" -- "$cli" data grid shapes --n 4 --out "$tmp/nodir/g.png"
 
 # Bad input: one line naming the file (and line), exit 1, no output.
 printf 'a.png\tno such image\n' > "$tmp/shapes/captions.tsv"
-expect 1 "captions.tsv:1: image .*a.png does not exist" -- "$cli" data info "$tmp/shapes"
-expect 1 "captions.tsv:1: image" -- "$cli" data grid "$tmp/shapes" --out "$tmp/bad.png"
+expect1 "captions.tsv:1: image .*a.png does not exist" -- "$cli" data info "$tmp/shapes"
+expect1 "captions.tsv:1: image" -- "$cli" data grid "$tmp/shapes" --out "$tmp/bad.png"
 [ ! -e "$tmp/bad.png" ] || fail "a grid was written from a broken folder"
 printf '000000.png\n' > "$tmp/shapes/captions.tsv"
-expect 1 "captions.tsv:1: no tab" -- "$cli" data info "$tmp/shapes"
+expect1 "captions.tsv:1: no tab" -- "$cli" data info "$tmp/shapes"
 printf 'x,y\n1,2\n3,nan\n' > "$tmp/bad.csv"
-expect 1 "bad.csv:3: column y" -- "$cli" data info "$tmp/bad.csv"
+expect1 "bad.csv:3: column y" -- "$cli" data info "$tmp/bad.csv"
 printf 'ab\n\xff\n' > "$tmp/bad.txt"
-expect 1 "bad.txt:2: invalid UTF-8" -- "$cli" data info "$tmp/bad.txt"
+expect1 "bad.txt:2: invalid UTF-8" -- "$cli" data info "$tmp/bad.txt"
 printf 'ab\n\ncd\n' > "$tmp/gap.txt"
-expect 1 "gap.txt:2: empty line" -- "$cli" data info "$tmp/gap.txt"
+expect1 "gap.txt:2: empty line" -- "$cli" data info "$tmp/gap.txt"
 mkdir -p "$tmp/idx"
 printf '\0\0\10\1\0\0\0\1\0\0\0\1\0\0\0\1x' > "$tmp/idx/train-images-idx3-ubyte"
 printf '\0\0\10\1\0\0\0\3\1\2\3' > "$tmp/idx/train-labels-idx1-ubyte"
-expect 1 "train-images-idx3-ubyte: IDX magic number 0x00000801, expected 0x00000803" -- "$cli" data info "$tmp/idx"
+expect1 "train-images-idx3-ubyte: IDX magic number 0x00000801, expected 0x00000803" -- "$cli" data info "$tmp/idx"
 mkdir -p "$tmp/empty"
-expect 1 "not a dataset folder \(looked for train-images-idx3-ubyte" -- "$cli" data info "$tmp/empty"
-expect 1 "no such dataset name, folder or file" -- "$cli" data info no-such-thing
-expect 1 "unknown file type" -- "$cli" data info "$tmp/grid.png"
-expect 1 "image folder has no test split" -- "$cli" data info "$tmp/shapes" --split test
+expect1 "not a dataset folder \(looked for train-images-idx3-ubyte" -- "$cli" data info "$tmp/empty"
+expect1 "no such dataset name, folder or file" -- "$cli" data info no-such-thing
+expect1 "unknown file type" -- "$cli" data info "$tmp/grid.png"
+expect1 "image folder has no test split" -- "$cli" data info "$tmp/shapes" --split test
 
 # Sequences.
 printf 'Hello\nworld\ndon'"'"'t\n' > "$tmp/w.txt"
@@ -94,12 +74,11 @@ fi
 if [ -r /usr/share/datasets/fashion-mnist/t10k-images-idx3-ubyte.gz ]; then
   expect 0 '"count":10000,"channels":1,"height":28,"width":28,"classes":10' -- "$cli" data info fashion-mnist --split test --json
   expect 0 '"count":64' -- "$cli" data grid fashion-mnist --split test --labels --out "$tmp/fm.png" --json
-  expect 1 "no train-images-idx3-ubyte" -- env LATENTCL_DATA="$tmp/empty" "$cli" data info mnist
+  expect1 "no train-images-idx3-ubyte" -- env LATENTCL_DATA="$tmp/empty" "$cli" data info mnist
 fi
 
 # Every line of --json output is one JSON object.
 "$cli" data info shapes --count 10 --json > "$tmp/json"
 if grep -vqE '^\{.*\}$' "$tmp/json"; then fail "data info --json printed a non-JSON line"; fi
 
-if [ "$fails" -ne 0 ]; then echo "$fails failed"; exit 1; fi
-echo "all passed"
+finish

@@ -4,21 +4,8 @@
 # diffusion issue (one-line errors, exit 1; usage errors exit 2).
 # usage: diffusion.sh LATENTCL_BINARY TESTS_DIR
 set -u
-cli="$1"
-tmp="$(mktemp -d)"
-trap 'rm -rf "$tmp"' EXIT
-fail() { echo "FAIL: $*" >&2; exit 1; }
-
-# expect CODE PATTERN cmd...: exit code and a stderr line matching PATTERN
-expect() {
-    local code=$1 pattern=$2
-    shift 2
-    "$@" >"$tmp/out" 2>"$tmp/err"
-    local rc=$?
-    [ $rc -eq "$code" ] || fail "'$*' exited $rc, wanted $code: $(cat "$tmp/err")"
-    grep -Eq -- "$pattern" "$tmp/err" || fail "'$*': stderr does not match '$pattern': $(cat "$tmp/err")"
-    ! grep -q "Sanitizer" "$tmp/err" || fail "'$*': sanitizer report: $(cat "$tmp/err")"
-}
+# shellcheck source=harness.bash
+source "$(dirname "$0")/harness.bash"
 
 # a tiny moons run, class-conditional (the moon is the class)
 "$cli" train diffusion --data moons --points 500 --iters 40 --batch 64 --cond class \
@@ -54,16 +41,16 @@ out=$("$cli" eval "$tmp/csvrun" --n 20 --steps 5 --json) || fail "eval of the CS
 printf '%s\n' "$out" | grep -Eq '^\{"mmd":[0-9.e+-]+,"n":20,"bandwidth":0.2,"steps' || fail "eval csv: $out"
 
 # bad inputs
-expect 1 "--class 2: the model has 2 classes" "$cli" sample "$tmp/run" --class 2 --out "$tmp/x.csv"
-expect 1 "--steps 101: the model has T = 100" "$cli" sample "$tmp/run" --steps 101 --out "$tmp/x.csv"
+expect1 "--class 2: the model has 2 classes" -- "$cli" sample "$tmp/run" --class 2 --out "$tmp/x.csv"
+expect1 "--steps 101: the model has T = 100" -- "$cli" sample "$tmp/run" --steps 101 --out "$tmp/x.csv"
 [ ! -e "$tmp/x.csv" ] || fail "a failed sample left a file"
 printf 'x\n1\n2\n3\n' >"$tmp/onecol.csv"
-expect 1 "1 numeric column; a points file needs two" "$cli" train diffusion --data "$tmp/onecol.csv" --iters 2 --out "$tmp/r1"
+expect1 "1 numeric column; a points file needs two" -- "$cli" train diffusion --data "$tmp/onecol.csv" --iters 2 --out "$tmp/r1"
 printf 'x,y\n1,banana\n' >"$tmp/text.csv"
-expect 1 "text.csv" "$cli" train diffusion --data "$tmp/text.csv" --iters 2 --out "$tmp/r2"
-expect 1 "no labels" "$cli" train diffusion --data swissroll --cond class --iters 2 --out "$tmp/r3"
-expect 2 "--noise-schedule" "$cli" train diffusion --data moons --noise-schedule quadratic --out "$tmp/r4"
-expect 1 "does not fit" "$cli" train diffusion --data moons --model unet --out "$tmp/r5"
+expect1 "text.csv" -- "$cli" train diffusion --data "$tmp/text.csv" --iters 2 --out "$tmp/r2"
+expect1 "no labels" -- "$cli" train diffusion --data swissroll --cond class --iters 2 --out "$tmp/r3"
+expect 2 "--noise-schedule" -- "$cli" train diffusion --data moons --noise-schedule quadratic --out "$tmp/r4"
+expect1 "does not fit" -- "$cli" train diffusion --data moons --model unet --out "$tmp/r5"
 # images: a tiny class-conditional U-Net on a few generated shapes (32 x 32 RGB), a sample
 # grid with a trajectory strip, and eval --judge with a (barely trained) conv classifier
 "$cli" data shapes --n 16 --out "$tmp/shapes" >/dev/null 2>&1 || fail "data shapes failed"
@@ -73,9 +60,9 @@ expect 1 "does not fit" "$cli" train diffusion --data moons --model unet --out "
 "$cli" sample "$tmp/img" --n 3 --class 1 --guidance 3 --trajectory "$tmp/traj.png" --out "$tmp/img.png" \
     >/dev/null 2>"$tmp/err" || fail "sample images: $(cat "$tmp/err")"
 [ -s "$tmp/img.png" ] && [ -s "$tmp/traj.png" ] || fail "no image grid or trajectory"
-expect 1 "--class 5: the model has 5 classes" "$cli" sample "$tmp/img" --class 5 --out "$tmp/y.png"
-expect 1 "needs --judge" "$cli" eval "$tmp/img"
-expect 1 ".csv is for 2-D models" "$cli" sample "$tmp/img" --out "$tmp/y.csv"
+expect1 "--class 5: the model has 5 classes" -- "$cli" sample "$tmp/img" --class 5 --out "$tmp/y.png"
+expect1 "needs --judge" -- "$cli" eval "$tmp/img"
+expect1 ".csv is for 2-D models" -- "$cli" sample "$tmp/img" --out "$tmp/y.csv"
 "$cli" train classifier --data "$tmp/shapes" --model conv --iters 1 --out "$tmp/judge" >/dev/null 2>&1 ||
     fail "train classifier failed"
 out=$("$cli" eval "$tmp/img" --judge "$tmp/judge" --n 5 --steps 2 --guidance 1,2 --json) || fail "eval --judge failed"
@@ -83,7 +70,7 @@ out=$("$cli" eval "$tmp/img" --judge "$tmp/judge" --n 5 --steps 2 --guidance 1,2
 printf '%s\n' "$out" | head -1 | grep -Eq '^\{"judge_accuracy":[0-9.]+,"frechet_distance":[0-9.e+-]+,"n":5,"guidance":1,"steps":2,"weights":"ema"' ||
     fail "eval --judge --json: $out"
 # sampling from a run that is not a diffusion model: the judge has no sampler
-expect 1 "no sampler|not a diffusion" "$cli" sample "$tmp/judge" --n 2 --out "$tmp/z.png"
+expect1 "no sampler|not a diffusion" -- "$cli" sample "$tmp/judge" --n 2 --out "$tmp/z.png"
 
 # text-conditioned: a tiny U-Net with a tiny caption encoder on the captioned shapes folder;
 # a prompt gives the same image for the same seed, another prompt another image; unknown
@@ -101,11 +88,11 @@ cmp -s "$tmp/t1.png" "$tmp/t2.png" || fail "the same prompt and seed gave anothe
 "$cli" sample "$tmp/txt" --prompt "a large blue square" --n 2 --seed 3 --out "$tmp/t3.png" \
     >/dev/null 2>&1 || fail "sample another prompt"
 ! cmp -s "$tmp/t1.png" "$tmp/t3.png" || fail "another prompt gave the same image"
-expect 0 "unknown to the model, read as <unk>: zebra" "$cli" sample "$tmp/txt" \
+expect 0 "unknown to the model, read as <unk>: zebra" -- "$cli" sample "$tmp/txt" \
     --prompt "a small zebra circle" --n 1 --out "$tmp/t4.png"
-expect 1 "knows none of its words" "$cli" sample "$tmp/txt" --prompt "zebra quux" --n 1 --out "$tmp/t5.png"
-expect 1 "needs --prompt" "$cli" sample "$tmp/txt" --n 1 --out "$tmp/t6.png"
-expect 1 "not text-conditioned" "$cli" sample "$tmp/img" --prompt "a red circle" --n 1 --out "$tmp/t7.png"
-expect 1 "needs captioned images" "$cli" train diffusion --data moons --cond text --iters 1 --out "$tmp/r6"
+expect1 "knows none of its words" -- "$cli" sample "$tmp/txt" --prompt "zebra quux" --n 1 --out "$tmp/t5.png"
+expect1 "needs --prompt" -- "$cli" sample "$tmp/txt" --n 1 --out "$tmp/t6.png"
+expect1 "not text-conditioned" -- "$cli" sample "$tmp/img" --prompt "a red circle" --n 1 --out "$tmp/t7.png"
+expect1 "needs captioned images" -- "$cli" train diffusion --data moons --cond text --iters 1 --out "$tmp/r6"
 
-echo "diffusion CLI: ok"
+finish

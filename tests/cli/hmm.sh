@@ -4,21 +4,8 @@
 # line, exit 1; usage errors exit 2; no run folder files left half-written).
 # usage: hmm.sh LATENTCL_BINARY TESTS_DIR
 set -u
-cli="$1"
-tmp="$(mktemp -d)"
-trap 'rm -rf "$tmp"' EXIT
-fail() { echo "FAIL: $*" >&2; exit 1; }
-
-# expect CODE PATTERN cmd...: exit code and a stderr line matching PATTERN
-expect() {
-    local code=$1 pattern=$2
-    shift 2
-    "$@" >"$tmp/out" 2>"$tmp/err"
-    local rc=$?
-    [ $rc -eq "$code" ] || fail "'$*' exited $rc, wanted $code: $(cat "$tmp/err")"
-    grep -Eq -- "$pattern" "$tmp/err" || fail "'$*': stderr does not match '$pattern': $(cat "$tmp/err")"
-    ! grep -q "Sanitizer" "$tmp/err" || fail "'$*': sanitizer report: $(cat "$tmp/err")"
-}
+# shellcheck source=harness.bash
+source "$(dirname "$0")/harness.bash"
 
 printf 'banana\nbandana\ncabana\nanna\nnab\n' >"$tmp/train.txt"
 "$cli" train hmm --data "$tmp/train.txt" --n-states 2 --iters 5 --seed 3 --out "$tmp/run" \
@@ -50,15 +37,15 @@ printf '010101\n0101010\n010101\n0110\n010\n' >"$tmp/labels.txt"
 
 # bad inputs: a clear error naming the line, exit 1
 printf 'banana\nbanxna\n' >"$tmp/unknown.txt"
-expect 1 "line 2: symbol 'x' is not in the model's alphabet" "$cli" score "$tmp/run" --data "$tmp/unknown.txt"
-expect 1 "line 2: symbol 'x'" "$cli" decode "$tmp/run" --data "$tmp/unknown.txt"
+expect1 "line 2: symbol 'x' is not in the model's alphabet" -- "$cli" score "$tmp/run" --data "$tmp/unknown.txt"
+expect1 "line 2: symbol 'x'" -- "$cli" decode "$tmp/run" --data "$tmp/unknown.txt"
 printf 'banana\n\nanna\n' >"$tmp/empty.txt"
-expect 1 ":2: .*empty" "$cli" train hmm --data "$tmp/empty.txt" --out "$tmp/r2"
+expect1 ":2: .*empty" -- "$cli" train hmm --data "$tmp/empty.txt" --out "$tmp/r2"
 printf 'seq,a,b\n0,1.0,2.0\n0,nan,1.0\n' >"$tmp/nan.csv"
-expect 1 "nan.csv:3" "$cli" train hmm --data "$tmp/nan.csv" --out "$tmp/r3"
-expect 1 "n-states must be >= 1" "$cli" train hmm --data "$tmp/train.txt" --n-states 0 --out "$tmp/r4"
+expect1 "nan.csv:3" -- "$cli" train hmm --data "$tmp/nan.csv" --out "$tmp/r3"
+expect1 "n-states must be >= 1" -- "$cli" train hmm --data "$tmp/train.txt" --n-states 0 --out "$tmp/r4"
 printf '010101\n0101010\n01010\n0110\n010\n' >"$tmp/short.txt"
-expect 1 "line 3 has 5 labels" "$cli" train hmm --data "$tmp/train.txt" --state-labels "$tmp/short.txt" --out "$tmp/r5"
+expect1 "line 3 has 5 labels" -- "$cli" train hmm --data "$tmp/train.txt" --state-labels "$tmp/short.txt" --out "$tmp/r5"
 [ ! -e "$tmp/r5/last.safetensors" ] || fail "a failed run left a checkpoint"
 # a checkpoint whose transmat row does not sum to 1 (hand-written safetensors)
 hdr='{"startprob":{"dtype":"F32","shape":[1],"data_offsets":[0,4]},"transmat":{"dtype":"F32","shape":[1,1],"data_offsets":[4,8]},"emissionprob":{"dtype":"F32","shape":[1,2],"data_offsets":[8,16]}}'
@@ -71,19 +58,19 @@ n=${#hdr}
     printf '\x00\x00\x00\x3f' # transmat 0.5: the row sums to 0.5
     printf '\x00\x00\x00\x3f\x00\x00\x00\x3f'
 } >"$tmp/bad.safetensors"
-expect 1 "transmat row 0 sums to 0.5" "$cli" score "$tmp/bad.safetensors" --data "$tmp/train.txt"
+expect1 "transmat row 0 sums to 0.5" -- "$cli" score "$tmp/bad.safetensors" --data "$tmp/train.txt"
 
 # usage errors exit 2
-expect 2 "" "$cli" train
-expect 2 "unknown family" "$cli" train nosuchfamily
-expect 2 "" "$cli" train hmm --data "$tmp/train.txt"
-expect 2 "" "$cli" train hmm --data "$tmp/train.txt" --out "$tmp/r6" --emission poisson
-expect 2 "" "$cli" decode "$tmp/run" --data "$tmp/train.txt" --viterbi --posterior
-expect 2 "not one of ste" "$cli" train hmm --data "$tmp/train.txt" --out "$tmp/r7" --params stm
+expect 2 "" -- "$cli" train
+expect 2 "unknown family" -- "$cli" train nosuchfamily
+expect 2 "" -- "$cli" train hmm --data "$tmp/train.txt"
+expect 2 "" -- "$cli" train hmm --data "$tmp/train.txt" --out "$tmp/r6" --emission poisson
+expect 2 "" -- "$cli" decode "$tmp/run" --data "$tmp/train.txt" --viterbi --posterior
+expect 2 "not one of ste" -- "$cli" train hmm --data "$tmp/train.txt" --out "$tmp/r7" --params stm
 
 # bench hmm prints one JSON line with the issue's keys
 out=$("$cli" bench hmm --n-states 3 --symbols 4 --sequences 20 --length 15 --iters 1 --json) ||
     fail "bench hmm failed"
 printf '%s\n' "$out" | grep -Eq '^\{"bench":"hmm","emission":"categorical","k":3,"m":4,"d":0,"sequences":20,"length":15,"sec_per_iter":[0-9.]+' ||
     fail "bench hmm --json: $out"
-echo ok
+finish

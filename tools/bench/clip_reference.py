@@ -18,21 +18,15 @@ with --latentcl CLI, runs `latentcl train clip` for the same steps on the same s
 same run and prints both medians and their ratio. --data DIR trains on a folder written by
 `latentcl data shapes --out DIR` and prints held-out recall@1 in both directions per epoch.
 """
-import argparse
-import json
 import math
-import os
-import statistics
-import subprocess
-import tempfile
-import time
 
 import torch
 import torch.nn as nn
 import torch.nn.functional as F
 
-from common import config_line, emit, require_fast_blas
-from mmvae_reference import BOS, EOS, TextEncoder, build_vocab, encode, load_folder, words
+from common import (caption_pairs, captioned_folder, emit, emit_step_times, pytorch_step_ms,
+                    reference_parser, run_reference, train_epoch)
+from mmvae_reference import TextEncoder
 
 
 class CLIP(nn.Module):
@@ -81,86 +75,38 @@ def recall_at_1(model, x, ids, eos):
 
 # ---- timing side by side ---------------------------------------------------------------------
 
-def shapes_like(n, T, vocab_size, seed):
-    """Pairs of the shapes folder's sizes: sparse 32x32 images and captions of 7 to 10 words
-    (the generator's one- and two-shape captions), so the batch's longest caption, which
-    sets the text encoder's columns on both sides, is the same as latentcl's (12 tokens)."""
-    g = torch.Generator().manual_seed(seed)
-    x = (torch.rand(n, 3, 32, 32, generator=g) > 0.9).float()
-    ids = torch.zeros(n, T, dtype=torch.long)
-    eos = torch.zeros(n, dtype=torch.long)
-    for i in range(n):
-        k = 7 + i % 4
-        ids[i, 0] = BOS
-        ids[i, 1:k + 1] = torch.randint(4, vocab_size, (k,), generator=g)
-        ids[i, k + 1] = EOS
-        eos[i] = k + 1
-    return x, ids, eos
-
-
-def latentcl_step_ms(cli, steps, args, out, tmp):
-    """latentcl trains the same model `steps` steps on a shapes folder; the median of its
-    per-step times (the first two steps, warm-up, dropped), from the run's metrics."""
-    data = os.path.join(tmp, "shapes")
-    if not os.path.isdir(data):
-        subprocess.run([cli, "data", "shapes", "--n", str(max(4 * args.batch, 512)), "--out", data],
-                       check=True, stdout=subprocess.DEVNULL)
-    cmd = [cli, "train", "clip", "--data", data, "--iters", str(steps), "--batch", str(args.batch),
-           "--lr", "1e-3", "--log-every", "1", "--out", out, "--force"]
-    subprocess.run(cmd, check=True, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-    rows = [json.loads(l) for l in open(os.path.join(out, "metrics.jsonl"))
-            if '"elapsed_s"' in l and '"loss"' in l]
-    el = [r["elapsed_s"] for r in rows]
-    return 1e3 * statistics.median([b - a for a, b in zip(el, el[1:])][1:])
-
-
 def time_steps(args):
     T, V = 16, 32
     model = CLIP(V)
     opt = torch.optim.Adam(model.parameters(), lr=1e-3)
-    x, ids, eos = shapes_like(max(4 * args.batch, 512), T, V, args.seed)
-    times = []
-    for s in range(args.time + 2):
-        idx = torch.randint(0, len(x), (args.batch,))
-        t0 = time.perf_counter()
+    # captions of 7 to 10 words, as the shapes folder's one- and two-shape captions, so the
+    # batch's longest caption (the text encoder's columns on both sides) is latentcl's 12 tokens
+    x, ids, eos = caption_pairs(max(4 * args.batch, 512), T, V, args.seed, (7, 8, 9, 10))
+
+    def batch_loss(idx):
         tb = int(eos[idx].max()) + 1  # as latentcl: columns up to the longest caption
-        loss = model.loss(x[idx], ids[idx, :tb], eos[idx])
-        opt.zero_grad()
-        loss.backward()
-        opt.step()
-        times.append(time.perf_counter() - t0)
-    torch_ms = 1e3 * statistics.median(times[2:])
+        return model.loss(x[idx], ids[idx, :tb], eos[idx])
+
+    torch_ms = pytorch_step_ms(opt, batch_loss, len(x), args.batch, args.time)
     row = {"bench": "clip_step", "batch": args.batch,
-           "params": sum(p.numel() for p in model.parameters()), "pytorch_ms": torch_ms}
-    if args.latentcl:
-        with tempfile.TemporaryDirectory() as tmp:
-            ours = latentcl_step_ms(args.latentcl, args.time + 2, args, os.path.join(tmp, "run"), tmp)
-        row.update({"latentcl_ms": ours, "ratio_pytorch_over_latentcl": torch_ms / ours})
-    emit(row)
+           "params": sum(p.numel() for p in model.parameters())}
+    emit_step_times(row, torch_ms, args, "clip")
 
 
 def train(args):
-    x, caps = load_folder(args.data)
-    n_test = max(1, len(x) // 10)
-    vocab = build_vocab(caps[n_test:])
     T = 16
-    ids, eos = encode(caps, vocab, T)
+    x, caps, ids, eos, vocab, n_test = captioned_folder(args.data, T)
     model = CLIP(len(vocab))
     opt = torch.optim.Adam(model.parameters(), lr=args.lr)
     xtr, itr, etr = x[n_test:], ids[n_test:], eos[n_test:]
+
+    def batch_loss(b):
+        tb = int(etr[b].max()) + 1
+        return model.loss(xtr[b], itr[b, :tb], etr[b])
+
     for epoch in range(1, args.epochs + 1):
         model.train()
-        perm = torch.randperm(len(xtr))
-        t0, steps = time.perf_counter(), 0
-        for i in range(0, len(xtr), args.batch):
-            b = perm[i:i + args.batch]
-            tb = int(etr[b].max()) + 1
-            loss = model.loss(xtr[b], itr[b, :tb], etr[b])
-            opt.zero_grad()
-            loss.backward()
-            opt.step()
-            steps += 1
-        ms = 1e3 * (time.perf_counter() - t0) / steps
+        ms, loss = train_epoch(opt, batch_loss, len(xtr), args.batch)
         model.eval()
         i2t, t2i = recall_at_1(model, x[:n_test], ids[:n_test], eos[:n_test])
         emit({"epoch": epoch, "recall_at_1_i2t": i2t, "recall_at_1_t2i": t2i, "n_test": n_test,
@@ -169,22 +115,8 @@ def train(args):
 
 
 def main():
-    p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    p.add_argument("--time", type=int, default=0, help="time N training steps")
-    p.add_argument("--latentcl", help="latentcl binary: time it on the same sizes in this run")
-    p.add_argument("--data", help="a shapes folder (latentcl data shapes --out DIR) to train on")
-    p.add_argument("--epochs", type=int, default=5)
-    p.add_argument("--batch", type=int, default=256)
-    p.add_argument("--lr", type=float, default=1e-3)
-    p.add_argument("--seed", type=int, default=0)
-    args = p.parse_args()
-    libs = require_fast_blas()
-    torch.manual_seed(args.seed)
-    emit({"config": config_line(), "blas_libs": libs})
-    if args.time:
-        time_steps(args)
-    if args.data:
-        train(args)
+    args = reference_parser(__doc__, batch=256).parse_args()
+    run_reference(args, time_steps, train)
 
 
 if __name__ == "__main__":

@@ -21,20 +21,7 @@
 #include "latentcl/rng.h"
 #include "latentcl/tensor.h"
 
-#define CHECK(x)                                                                                   \
-    do {                                                                                           \
-        lc_status s_ = (x);                                                                        \
-        if (s_ != LC_OK) {                                                                         \
-            fprintf(stderr, "%s: %s\n", #x, lc_last_error());                                      \
-            return 1;                                                                              \
-        }                                                                                          \
-    } while (0)
-
-static double now_ms(void) {
-    struct timespec t;
-    clock_gettime(CLOCK_MONOTONIC, &t);
-    return t.tv_sec * 1e3 + t.tv_nsec / 1e6;
-}
+#include "step_bench.h"
 
 typedef struct {
     int ndim;
@@ -166,15 +153,7 @@ int main(int argc, char **argv) {
     double ms = (now_ms() - t0) / steps;
     printf("{\"bench\":\"conv_%s_fwd_bwd\",\"batch\":%d,\"ms_per_step\":%.3f,\"loss\":%.6f}\n",
            mode, B, ms, loss_v);
-    if (lc_device_profiling(dev)) {
-        lc_profile_row *rows;
-        int n;
-        CHECK(lc_device_profile(dev, &rows, &n));
-        for (int i = 0; i < n; i++)
-            printf("{\"kernel\":\"%s\",\"calls\":%llu,\"ms_per_step\":%.4f}\n", rows[i].name,
-                   (unsigned long long)rows[i].calls, rows[i].total_ms / (warm + steps));
-        free(rows);
-    }
+    CHECK(print_kernel_profile(dev, warm + steps));
     lc_buffer_free(xbuf);
     lc_buffer_free(ybuf);
     lc_params_free(&P);

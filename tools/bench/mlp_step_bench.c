@@ -15,20 +15,7 @@
 #include "latentcl/rng.h"
 #include "latentcl/tensor.h"
 
-#define CHECK(x)                                                                                   \
-    do {                                                                                           \
-        lc_status s_ = (x);                                                                        \
-        if (s_ != LC_OK) {                                                                         \
-            fprintf(stderr, "%s: %s\n", #x, lc_last_error());                                      \
-            return 1;                                                                              \
-        }                                                                                          \
-    } while (0)
-
-static double now_ms(void) {
-    struct timespec t;
-    clock_gettime(CLOCK_MONOTONIC, &t);
-    return t.tv_sec * 1e3 + t.tv_nsec / 1e6;
-}
+#include "step_bench.h"
 
 enum { B = 128 };
 static const int64_t sizes[4] = {784, 512, 256, 10};
@@ -94,15 +81,7 @@ int main(int argc, char **argv) {
            "\"gemm\":\"%s\",\"loss\":%.4f,\"device\":\"%s\"}\n",
            B, ms, lc_gemm_backend_name(lc_gemm_active_backend(dev)), loss_v,
            lc_device_get_info(dev)->name);
-    if (lc_device_profiling(dev)) { // LATENTCL_PROFILE=1: where the time goes
-        lc_profile_row *rows;
-        int n;
-        CHECK(lc_device_profile(dev, &rows, &n));
-        for (int i = 0; i < n; i++)
-            printf("{\"kernel\":\"%s\",\"calls\":%llu,\"ms_per_step\":%.4f}\n", rows[i].name,
-                   (unsigned long long)rows[i].calls, rows[i].total_ms / (warm + steps));
-        free(rows);
-    }
+    CHECK(print_kernel_profile(dev, warm + steps));
     lc_buffer_free(xbuf);
     lc_buffer_free(ybuf);
     lc_params_free(&p);

@@ -15,23 +15,13 @@ in the same run and prints both medians and their ratio. --data DIR trains on a 
 written by `latentcl data shapes --out DIR` (PNGs + captions.tsv) and prints the held-out
 caption accuracy (greedy caption equal word for word) per epoch.
 """
-import argparse
-import json
-import os
-import re
-import statistics
-import subprocess
-import tempfile
-import time
 
-import numpy as np
 import torch
 import torch.nn as nn
 import torch.nn.functional as F
 
-from common import config_line, emit, require_fast_blas
-
-PAD, BOS, EOS, UNK = 0, 1, 2, 3
+from common import (BOS, EOS, PAD, caption_pairs, captioned_folder, decode, emit, emit_step_times,
+                    pytorch_step_ms, reference_parser, run_reference, train_epoch, words)
 
 
 class Block(nn.Module):
@@ -161,140 +151,41 @@ class MMVAE(nn.Module):
         return ids
 
 
-# ---- data ------------------------------------------------------------------------------------
-
-def words(text):
-    return re.findall(r"[A-Za-z0-9']+", text.lower())
-
-
-def build_vocab(captions):
-    count = {}
-    for c in captions:
-        for w in words(c):
-            count[w] = count.get(w, 0) + 1
-    order = sorted(count, key=lambda w: (-count[w], w))
-    return ["<pad>", "<bos>", "<eos>", "<unk>"] + order
-
-
-def encode(captions, vocab, T):
-    index = {w: i for i, w in enumerate(vocab)}
-    ids = np.zeros((len(captions), T), dtype=np.int64)
-    eos = np.zeros(len(captions), dtype=np.int64)
-    for i, c in enumerate(captions):
-        toks = [index.get(w, UNK) for w in words(c)][: T - 2]
-        row = [BOS] + toks + [EOS]
-        ids[i, : len(row)] = row
-        eos[i] = len(row) - 1
-    return torch.from_numpy(ids), torch.from_numpy(eos)
-
-
-def decode(row, vocab):
-    out = []
-    for t in row.tolist()[1:]:
-        if t in (EOS, PAD):
-            break
-        out.append(vocab[t])
-    return " ".join(out)
-
-
-def load_folder(path):
-    from PIL import Image
-    files, caps = [], []
-    with open(os.path.join(path, "captions.tsv")) as f:
-        for line in f:
-            parts = line.rstrip("\n").split("\t")
-            if len(parts) >= 2 and parts[0] != "file":
-                files.append(parts[0])
-                caps.append(parts[1])
-    x = np.stack([np.asarray(Image.open(os.path.join(path, n)).convert("RGB"), dtype=np.float32)
-                  .transpose(2, 0, 1) / 255.0 for n in files])
-    return torch.from_numpy(x), caps
-
-
-def synthetic(n, T, vocab_size, seed):
-    """Shapes-sized pairs for timing: sparse images, captions of 7-8 words."""
-    g = torch.Generator().manual_seed(seed)
-    x = (torch.rand(n, 3, 32, 32, generator=g) > 0.9).float()
-    ids = torch.zeros(n, T, dtype=torch.long)
-    eos = torch.zeros(n, dtype=torch.long)
-    for i in range(n):
-        k = 7 + i % 2
-        ids[i, 0] = BOS
-        ids[i, 1:k + 1] = torch.randint(4, vocab_size, (k,), generator=g)
-        ids[i, k + 1] = EOS
-        eos[i] = k + 1
-    return x, ids, eos
-
-
 # ---- timing side by side ---------------------------------------------------------------------
-
-def latentcl_step_ms(cli, steps, args, out, tmp):
-    """latentcl trains the same model `steps` steps on a shapes folder; the median of its
-    per-step times (the first two steps, warm-up, dropped), from the run's metrics."""
-    data = os.path.join(tmp, "shapes")
-    if not os.path.isdir(data):
-        subprocess.run([cli, "data", "shapes", "--n", str(max(4 * args.batch, 512)), "--out", data],
-                       check=True, stdout=subprocess.DEVNULL)
-    cmd = [cli, "train", "mmvae", "--data", data, "--iters", str(steps), "--batch", str(args.batch),
-           "--lr", "1e-3", "--log-every", "1", "--out", out, "--force"]
-    if args.cross:
-        cmd.append("--cross")
-    subprocess.run(cmd, check=True, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-    rows = [json.loads(l) for l in open(os.path.join(out, "metrics.jsonl"))
-            if '"elapsed_s"' in l and '"loss"' in l]
-    el = [r["elapsed_s"] for r in rows]
-    return 1e3 * statistics.median([b - a for a, b in zip(el, el[1:])][1:])
-
 
 def time_steps(args):
     T, V = 16, 32
     model = MMVAE(V)
     opt = torch.optim.Adam(model.parameters(), lr=1e-3)
-    x, ids, eos = synthetic(max(4 * args.batch, 512), T, V, args.seed)
-    times = []
-    for s in range(args.time + 2):
-        idx = torch.randint(0, len(x), (args.batch,))
-        t0 = time.perf_counter()
-        loss, _ = model.loss(x[idx], ids[idx], eos[idx], cross=args.cross)
-        opt.zero_grad()
-        loss.backward()
-        opt.step()
-        times.append(time.perf_counter() - t0)
-    torch_ms = 1e3 * statistics.median(times[2:])
+    x, ids, eos = caption_pairs(max(4 * args.batch, 512), T, V, args.seed, (7, 8))
+
+    def batch_loss(idx):
+        return model.loss(x[idx], ids[idx], eos[idx], cross=args.cross)[0]
+
+    torch_ms = pytorch_step_ms(opt, batch_loss, len(x), args.batch, args.time)
     row = {"bench": "mmvae_step", "batch": args.batch, "cross": args.cross,
-           "params": sum(p.numel() for p in model.parameters()), "pytorch_ms": torch_ms}
-    if args.latentcl:
-        with tempfile.TemporaryDirectory() as tmp:
-            ours = latentcl_step_ms(args.latentcl, args.time + 2, args, os.path.join(tmp, "run"), tmp)
-        row.update({"latentcl_ms": ours, "ratio_pytorch_over_latentcl": torch_ms / ours})
-    emit(row)
+           "params": sum(p.numel() for p in model.parameters())}
+    emit_step_times(row, torch_ms, args, "mmvae", ["--cross"] if args.cross else [])
 
 
 def train(args):
-    x, caps = load_folder(args.data)
-    n_test = max(1, len(x) // 10)
-    vocab = build_vocab(caps[n_test:])
     T = 16
-    ids, eos = encode(caps, vocab, T)
+    x, caps, ids, eos, vocab, n_test = captioned_folder(args.data, T)
     model = MMVAE(len(vocab), latent=args.latent)
     opt = torch.optim.Adam(model.parameters(), lr=args.lr)
     xtr, itr, etr = x[n_test:], ids[n_test:], eos[n_test:]
     step = 0
+
+    def batch_loss(b):
+        nonlocal step
+        beta = min(1.0, (step + 1) / args.kl_warmup) if args.kl_warmup else 1.0
+        step += 1
+        return model.loss(xtr[b], itr[b], etr[b], beta=beta, text_weight=args.text_weight,
+                          cross=args.cross)[0]
+
     for epoch in range(1, args.epochs + 1):
         model.train()
-        perm = torch.randperm(len(xtr))
-        t0, steps = time.perf_counter(), 0
-        for i in range(0, len(xtr), args.batch):
-            b = perm[i:i + args.batch]
-            beta = min(1.0, (step + 1) / args.kl_warmup) if args.kl_warmup else 1.0
-            loss, _ = model.loss(xtr[b], itr[b], etr[b], beta=beta, text_weight=args.text_weight,
-                                 cross=args.cross)
-            opt.zero_grad()
-            loss.backward()
-            opt.step()
-            steps += 1
-            step += 1
-        ms = 1e3 * (time.perf_counter() - t0) / steps
+        ms, loss = train_epoch(opt, batch_loss, len(xtr), args.batch)
         model.eval()
         got = model.caption(x[:n_test], T)
         hits = sum(decode(row, vocab) == " ".join(words(c)) for row, c in zip(got, caps[:n_test]))
@@ -303,26 +194,12 @@ def train(args):
 
 
 def main():
-    p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    p.add_argument("--time", type=int, default=0, help="time N training steps")
-    p.add_argument("--latentcl", help="latentcl binary: time it on the same sizes in this run")
-    p.add_argument("--data", help="a shapes folder (latentcl data shapes --out DIR) to train on")
-    p.add_argument("--epochs", type=int, default=5)
-    p.add_argument("--batch", type=int, default=128)
-    p.add_argument("--lr", type=float, default=1e-3)
+    p = reference_parser(__doc__, batch=128)
     p.add_argument("--latent", type=int, default=32)
     p.add_argument("--kl-warmup", type=int, default=0)
     p.add_argument("--text-weight", type=float, default=1.0)
     p.add_argument("--cross", action="store_true")
-    p.add_argument("--seed", type=int, default=0)
-    args = p.parse_args()
-    libs = require_fast_blas()
-    torch.manual_seed(args.seed)
-    emit({"config": config_line(), "blas_libs": libs})
-    if args.time:
-        time_steps(args)
-    if args.data:
-        train(args)
+    run_reference(p.parse_args(), time_steps, train)
 
 
 if __name__ == "__main__":

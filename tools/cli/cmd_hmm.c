@@ -263,10 +263,11 @@ static cJSON *config_json(const char *data, const lc_hmm *h, const lc_hmm_fit_op
 
 int cmd_train_hmm(int argc, char **argv) {
     const char *data = NULL, *out = NULL, *emission = NULL, *params = NULL, *init_params = NULL;
-    const char *init = NULL, *labels_path = NULL, *alphabet = NULL;
+    const char *init = NULL, *labels_path = NULL;
     long k = 2, iters = 100, restarts = 1, seed = 0;
     double tol = 1e-2, min_covar = 1e-3, smoothing = 0;
-    bool tokens = false, lowercase = false, force = false;
+    bool force = false;
+    hmm_text_flags tf = {0};
     const cli_opt opts[] = {
         {"--data", OPT_STRING, &data, "words, a .txt (one sequence per line) or a .csv", "SPEC"},
         {"--out", OPT_STRING, &out, "run folder to create", "RUN"},
@@ -286,9 +287,7 @@ int cmd_train_hmm(int argc, char **argv) {
          "observed states, one line per sequence: fit by counting", "FILE"},
         {"--smoothing", OPT_FLOAT, &smoothing, "counting: add this to every count", "A"},
         {"--min-covar", OPT_FLOAT, &min_covar, "Gaussian variance floor", "X"},
-        {"--tokens", OPT_FLAG, &tokens, "symbols are whitespace-separated tokens", NULL},
-        {"--lowercase", OPT_FLAG, &lowercase, "fold case", NULL},
-        {"--alphabet", OPT_STRING, &alphabet, "keep only lines made of these symbols (a-z)", "SET"},
+        HMM_TEXT_OPTS(tf),
         {"--force", OPT_FLAG, &force, "replace the files of an existing run folder", NULL},
         CLI_COMMON_OPTS,
         {NULL}};
@@ -312,7 +311,6 @@ int cmd_train_hmm(int argc, char **argv) {
         return cli_error("train hmm: --emission must be categorical or gaussian (got '%s')",
                          emission),
                2;
-    hmm_text_flags tf = {tokens, lowercase, alphabet};
     lc_data d;
     if (hmm_cli_open_data(&d, data, &tf)) return 1;
     lc_sequences *x = &d.sequences;
@@ -366,7 +364,7 @@ int cmd_train_hmm(int argc, char **argv) {
         meta.column_names = x->column_names;
         x->column_names = NULL;
     }
-    meta.tokens = tokens;
+    meta.tokens = tf.tokens;
     if (cli_open_device(&dev)) {
         rc = 1;
         goto done;

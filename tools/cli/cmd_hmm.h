@@ -12,6 +12,13 @@ typedef struct {
     bool tokens, lowercase;
     const char *alphabet;
 } hmm_text_flags;
+// Their rows in a verb's option table, read into the hmm_text_flags tf.
+#define HMM_TEXT_OPTS(tf)                                                                          \
+    {"--tokens", OPT_FLAG, &(tf).tokens, "symbols are whitespace-separated tokens", NULL},         \
+        {"--lowercase", OPT_FLAG, &(tf).lowercase, "fold case", NULL}, {                           \
+        "--alphabet", OPT_STRING, &(tf).alphabet, "keep only lines made of these symbols (a-z)",   \
+            "SET"                                                                                  \
+    }
 
 // Opens --data as sequences (text or CSV). Returns 0, or 1 after printing the error.
 int hmm_cli_open_data(lc_data *out, const char *spec, const hmm_text_flags *f);

@@ -21,13 +21,11 @@ static int open_model_and_data(lc_hmm *h, lc_hmm_meta *meta, lc_data *d, const c
 }
 
 int cmd_score(int argc, char **argv) {
-    const char *data = NULL, *alphabet = NULL, *run = NULL;
-    bool tokens = false, lowercase = false;
+    const char *data = NULL, *run = NULL;
+    hmm_text_flags tf = {0};
     const cli_opt opts[] = {
         {"--data", OPT_STRING, &data, "sequences to score (.txt, .csv, words)", "FILE"},
-        {"--tokens", OPT_FLAG, &tokens, "symbols are whitespace-separated tokens", NULL},
-        {"--lowercase", OPT_FLAG, &lowercase, "fold case", NULL},
-        {"--alphabet", OPT_STRING, &alphabet, "keep only lines made of these symbols", "SET"},
+        HMM_TEXT_OPTS(tf),
         CLI_COMMON_OPTS,
         {NULL}};
     int code, npos = 0;
@@ -38,7 +36,6 @@ int cmd_score(int argc, char **argv) {
             argc, argv, 1, opts, &run, 1, &npos, &code))
         return code;
     if (!run || !data) return cli_error("score: RUN and --data are required"), 2;
-    hmm_text_flags tf = {tokens, lowercase, alphabet};
     lc_hmm h = {0};
     lc_hmm_meta meta = {0};
     lc_data d = {0};
@@ -75,16 +72,15 @@ int cmd_score(int argc, char **argv) {
 }
 
 int cmd_decode(int argc, char **argv) {
-    const char *data = NULL, *alphabet = NULL, *run = NULL;
-    bool tokens = false, lowercase = false, viterbi = false, posterior = false, probs = false;
+    const char *data = NULL, *run = NULL;
+    hmm_text_flags tf = {0};
+    bool viterbi = false, posterior = false, probs = false;
     const cli_opt opts[] = {
         {"--data", OPT_STRING, &data, "sequences to decode (.txt, .csv, words)", "FILE"},
         {"--viterbi", OPT_FLAG, &viterbi, "the most probable path (the default)", NULL},
         {"--posterior", OPT_FLAG, &posterior, "the most probable state at each step", NULL},
         {"--probs", OPT_FLAG, &probs, "--json: add the state posteriors of every step", NULL},
-        {"--tokens", OPT_FLAG, &tokens, "symbols are whitespace-separated tokens", NULL},
-        {"--lowercase", OPT_FLAG, &lowercase, "fold case", NULL},
-        {"--alphabet", OPT_STRING, &alphabet, "keep only lines made of these symbols", "SET"},
+        HMM_TEXT_OPTS(tf),
         CLI_COMMON_OPTS,
         {NULL}};
     int code, npos = 0;
@@ -96,7 +92,6 @@ int cmd_decode(int argc, char **argv) {
     if (!run || !data) return cli_error("decode: RUN and --data are required"), 2;
     if (viterbi && posterior) return cli_error("decode: --viterbi or --posterior, not both"), 2;
     if (probs && !g_cli.json) return cli_error("decode: --probs goes with --json"), 2;
-    hmm_text_flags tf = {tokens, lowercase, alphabet};
     lc_hmm h = {0};
     lc_hmm_meta meta = {0};
     lc_data d = {0};

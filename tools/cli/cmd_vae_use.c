@@ -34,10 +34,22 @@ static void defaults(void) {
 #define OPT_DATA                                                                                   \
     { "--data", OPT_STRING, &o.data, "images (default: what the model trained on)", "SRC" }
 
-// Parses argv (argv[1] = RUN), opens the device and loads the model. 0 to go on, else
-// *rc is the exit code.
+static int need_out(const char *verb) {
+    if (o.out) return 0;
+    fprintf(stderr, "latentcl %s: --out FILE is required\n", verb);
+    return 2;
+}
+
+static void finish(lc_device *dev, lc_vae *m) {
+    lc_vae_free(m);
+    cli_close_device(dev);
+}
+
+// Parses argv (argv[1] = RUN), opens the device and loads the model, then (for a verb that
+// writes a file) checks that --out was given. 0 to go on, else *rc is the exit code and
+// nothing is left open.
 static int start(const char *verb, const char *usage, const char *desc, int argc, char **argv,
-                 const cli_opt *opts, lc_device **dev, lc_vae **m, int *rc) {
+                 const cli_opt *opts, bool writes_out, lc_device **dev, lc_vae **m, int *rc) {
     const char *run = NULL;
     *dev = NULL;
     *m = NULL;
@@ -54,18 +66,24 @@ static int start(const char *verb, const char *usage, const char *desc, int argc
         *dev = NULL;
         return 1;
     }
+    if (writes_out && (*rc = need_out(verb))) {
+        finish(*dev, *m);
+        *dev = NULL;
+        *m = NULL;
+        return 1;
+    }
     return 0;
 }
 
-static void finish(lc_device *dev, lc_vae *m) {
-    lc_vae_free(m);
-    cli_close_device(dev);
-}
-
-static int need_out(const char *verb) {
-    if (o.out) return 0;
-    fprintf(stderr, "latentcl %s: --out FILE is required\n", verb);
-    return 2;
+// Ends a text file written to tmp: closes it and renames it to path (write temp + rename:
+// a failed command leaves no partial file).
+static lc_status close_and_rename(FILE *f, const char *tmp, const char *path) {
+    int bad = ferror(f);
+    if (fclose(f) || bad || rename(tmp, path)) {
+        remove(tmp);
+        return lc_fail(LC_ERR_IO, "cannot write %s: %s", path, strerror(errno));
+    }
+    return LC_OK;
 }
 
 // The test images of the model's data (else its training images).
@@ -110,13 +128,7 @@ static lc_status write_samples_tsv(const char *path, lc_vae *m, const float *x, 
             fprintf(f, e ? " %.9g" : "%.9g", x[i * P + e]);
         fputc('\n', f);
     }
-    if (f) {
-        int bad = ferror(f);
-        if (fclose(f) || bad || rename(tmp, path)) {
-            remove(tmp);
-            s = lc_fail(LC_ERR_IO, "cannot write %s: %s", path, strerror(errno));
-        }
-    }
+    if (f) s = close_and_rename(f, tmp, path);
     free(z);
     return s;
 }
@@ -141,9 +153,8 @@ int cmd_sample_vae(int argc, char **argv) {
     if (start("sample", "RUN [--n 64] [--seed S] --out x.png",
               "Decode draws z ~ N(0, I) from the prior (an AE: from the Gaussian fitted to its "
               "codes) into a PNG grid.",
-              argc, argv, opts, &dev, &m, &rc))
+              argc, argv, opts, true, &dev, &m, &rc))
         return rc;
-    if ((rc = need_out("sample"))) return finish(dev, m), rc;
     if (o.n < 1 || o.n > 4096)
         return finish(dev, m), cli_error("--n %ld out of range (1..4096)", o.n);
     uint64_t seed = o.seed >= 0 ? (uint64_t)o.seed : 0;
@@ -183,9 +194,8 @@ int cmd_reconstruct(int argc, char **argv) {
     if (start("reconstruct", "RUN [--n 32] [--first I] --out x.png",
               "Encode images (the mean of q(z|x)) and decode them again: rows of 8 images above "
               "their reconstructions.",
-              argc, argv, opts, &dev, &m, &rc))
+              argc, argv, opts, true, &dev, &m, &rc))
         return rc;
-    if ((rc = need_out("reconstruct"))) return finish(dev, m), rc;
     lc_data d;
     if ((rc = open_test(&d, m, NULL))) return finish(dev, m), rc;
     int64_t total = d.images.n, P = lc_vae_image_size(m);
@@ -239,9 +249,8 @@ int cmd_interpolate(int argc, char **argv) {
     int rc;
     if (start("interpolate", "RUN --from I --to J [--steps 10] --out x.png",
               "Decode the straight line between the codes (means of q(z|x)) of two images.", argc,
-              argv, opts, &dev, &m, &rc))
+              argv, opts, true, &dev, &m, &rc))
         return rc;
-    if ((rc = need_out("interpolate"))) return finish(dev, m), rc;
     if (o.from < 0 || o.to < 0) {
         finish(dev, m);
         fprintf(stderr, "latentcl interpolate: --from I and --to J are required (image indices)\n");
@@ -311,12 +320,7 @@ static lc_status write_codes(const char *path, const float *codes, const lc_data
             fprintf(f, "\t%.7g", codes[i * Z + e]);
         fputc('\n', f);
     }
-    int bad = ferror(f);
-    if (fclose(f) || bad || rename(tmp, path)) {
-        remove(tmp);
-        return lc_fail(LC_ERR_IO, "cannot write %s: %s", path, strerror(errno));
-    }
-    return LC_OK;
+    return close_and_rename(f, tmp, path);
 }
 
 int cmd_encode(int argc, char **argv) {
@@ -337,9 +341,8 @@ int cmd_encode(int argc, char **argv) {
     if (start(
             "encode", "RUN [--data SRC] [--split test] --out codes.tsv",
             "Write the code of every image (the mean of q(z|x); an AE's z = f(x)) with its label.",
-            argc, argv, opts, &dev, &m, &rc))
+            argc, argv, opts, true, &dev, &m, &rc))
         return rc;
-    if ((rc = need_out("encode"))) return finish(dev, m), rc;
     int64_t Z = lc_vae_get_config(m)->latent;
     if (scatter && Z != 2) {
         finish(dev, m);
@@ -388,7 +391,7 @@ int cmd_eval_vae(int argc, char **argv) {
     if (start("eval", "RUN [--iwae K] [--json]",
               "Test figures in nats per image: VAE -ELBO = rec + KL (one draw per image) and the "
               "IWAE bound with K draws; AE reconstruction loss and per-pixel squared error.",
-              argc, argv, opts, &dev, &m, &rc))
+              argc, argv, opts, false, &dev, &m, &rc))
         return rc;
     bool vae = lc_vae_get_config(m)->kind == LC_VAE_KIND_VAE;
     if (o.iwae < 0 || o.iwae > 100000 || (o.iwae > 0 && !vae)) {
