@@ -3,17 +3,19 @@
 // "cols" layouts: (rows, N * Q) with Q = spatial positions of one image.
 
 // cols (C*KH*KW, N*OH*OW): cols[(c*KH + kh)*KW + kw, (n*OH + oh)*OW + ow] =
-// x[n, c, oh*s - p + kh, ow*s - p + kw] (0 outside). One work item writes the
-// OH runs of OW outputs of one (row, image): the index arithmetic is per run,
-// not per element, and stride 1 and 2 copy with vector loads/stores.
+// x[n, c, oh*s - p + kh, ow*s - p + kw] (0 outside). The plane (n, c) of x
+// starts at xo + n*sn + c*sc: NCHW (sn = C*H*W, sc = H*W) or the GEMM's cols
+// layout (C, N*H*W) (sn = H*W, sc = N*H*W). One work item writes the OH runs
+// of OW outputs of one (row, image): the index arithmetic is per run, not per
+// element, and stride 1 and 2 copy with vector loads/stores.
 __kernel void im2col(__global float *cols, __global const float *x, int xo, int N, int C, int H,
-                     int W, int KH, int KW, int s, int p, int OH, int OW) {
+                     int W, int KH, int KW, int s, int p, int OH, int OW, int sn, int sc) {
     int id = get_global_id(0);
     if (id >= C * KH * KW * N) return;
     int n = id % N, r = id / N;
     int kw = r % KW, kh = (r / KW) % KH, c = r / (KW * KH);
     int Q = OH * OW, w0 = kw - p; // w0: input column of ow = 0
-    __global const float *img = x + xo + (size_t)(n * C + c) * H * W;
+    __global const float *img = x + xo + (size_t)n * sn + (size_t)c * sc;
     // Output columns [lo, hi) read inside the row; the rest are padding.
     int lo = w0 >= 0 ? 0 : min(OW, (-w0 + s - 1) / s);
     int hi = W - 1 - w0 >= 0 ? min(OW, (W - 1 - w0) / s + 1) : 0;
@@ -37,6 +39,17 @@ __kernel void im2col(__global float *cols, __global const float *x, int xo, int 
         for (; ow < hi; ow++) dst[ow] = src[ow * s];
         for (; ow < OW; ow++) dst[ow] = 0.0f;
     }
+}
+
+// wf (C, O, KH, KW) = w (O, C, KH, KW) with each kernel turned by 180 degrees:
+// the input gradient of a stride-1 conv is the conv of its output gradient
+// with these weights. One work item per element of wf.
+__kernel void conv_flip_weights(__global float *wf, __global const float *w, int wo, int O, int C,
+                                int KK) {
+    int id = get_global_id(0);
+    if (id >= O * C * KK) return;
+    int t = id % KK, o = (id / KK) % O, c = id / (KK * O);
+    wf[id] = w[wo + (o * C + c) * KK + (KK - 1 - t)];
 }
 
 // The adjoint of im2col: x[n, c, h, w] (+)= sum of the cols entries that read

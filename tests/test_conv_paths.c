@@ -15,17 +15,8 @@
 static lc_device *dev;
 static lc_ctx *ctx;
 
-static int setup(void **state) {
-    (void)state;
-    if (lc_device_open(&dev, NULL) != LC_OK) return 1;
-    return lc_ctx_create(&ctx, dev) != LC_OK;
-}
-static int teardown(void **state) {
-    (void)state;
-    lc_ctx_free(ctx);
-    lc_device_close(dev);
-    return 0;
-}
+static int setup(void **state) { return test_open_device(&dev, &ctx); }
+static int teardown(void **state) { return test_close_device(dev, ctx); }
 
 static float *rnd(size_t n, unsigned *seed) {
     float *v = malloc(n * sizeof *v);
@@ -133,6 +124,14 @@ static void test_conv2d_paths(void **state) {
     conv_case(0, 2, 6, 9, 13, 4, 1, 1, 0, 0);    // 1x1
     conv_case(0, 2, 3, 11, 10, 5, 5, 1, 2, 0);   // 5x5 pad 2
     conv_case(0, 2, 3, 9, 12, 4, 3, 3, 0, 0);    // stride 3 (scalar paths)
+    // Stride 1: the input gradient as a conv of dz with the turned weights.
+    conv_case(0, 7, 48, 28, 28, 16, 3, 1, 1, 0); // three chunks, the last partial, C > O
+    conv_case(0, 3, 4, 10, 13, 6, 3, 1, 0, 0);   // padding 0: dz padded by 2
+    conv_case(0, 2, 3, 6, 7, 5, 3, 1, 2, 0);     // padding 2 = K - 1: output larger than x
+    conv_case(0, 2, 5, 7, 6, 3, 2, 1, 1, 0);     // even kernel
+    conv_case(0, 3, 8, 9, 9, 12, 1, 1, 0, 0);    // 1x1: a plain GEMM
+    // The forward in one chunk (its im2col kept), the backward in two (O*K*K rows).
+    conv_case(0, 4, 16, 28, 28, 64, 3, 1, 1, 0);
 }
 
 static void test_conv_transpose2d_paths(void **state) {

@@ -22,16 +22,40 @@ static lc_status set_geom_args(cl_kernel k, cl_uint first, const geom *g) {
     return LC_OK;
 }
 
-static lc_status im2col(lc_ctx *c, cl_mem cols, cl_mem x, size_t xoff, const geom *g) {
+// cols (C*KH*KW, N*OH*OW) from x (N, C, H, W) at xoff, or from x in the cols layout
+// (C, N*H*W) when x_is_cols.
+static lc_status im2col_from(lc_ctx *c, cl_mem cols, cl_mem x, size_t xoff, const geom *g,
+                             int x_is_cols) {
     cl_kernel k;
     LC_TRY(lc_kernel(c, &k, "conv", "im2col"));
-    int xo = lc_i(xoff);
+    int xo = lc_i(xoff), plane = g->H * g->W;
+    int sn = x_is_cols ? plane : g->C * plane, sc = x_is_cols ? g->N * plane : plane;
     LC_SET(k, 0, cols);
     LC_SET(k, 1, x);
     LC_SET(k, 2, xo);
     LC_TRY(set_geom_args(k, 3, g));
+    LC_SET(k, 13, sn);
+    LC_SET(k, 14, sc);
     // One work item per (row of cols, image): OH runs of OW outputs.
     return lc_launch1(c, k, "im2col", (size_t)g->C * g->KH * g->KW * g->N);
+}
+
+static lc_status im2col(lc_ctx *c, cl_mem cols, cl_mem x, size_t xoff, const geom *g) {
+    return im2col_from(c, cols, x, xoff, g, 0);
+}
+
+// wf (C, O, KH, KW) = w (O, C, KH, KW) at woff, each kernel turned by 180 degrees.
+static lc_status flip_weights(lc_ctx *c, cl_mem wf, cl_mem w, size_t woff, int O, int C, int KK) {
+    cl_kernel k;
+    LC_TRY(lc_kernel(c, &k, "conv", "conv_flip_weights"));
+    int wo = lc_i(woff);
+    LC_SET(k, 0, wf);
+    LC_SET(k, 1, w);
+    LC_SET(k, 2, wo);
+    LC_SET(k, 3, O);
+    LC_SET(k, 4, C);
+    LC_SET(k, 5, KK);
+    return lc_launch1(c, k, "conv_flip_weights", (size_t)O * C * KK);
 }
 
 static lc_status col2im(lc_ctx *c, cl_mem x, size_t xoff, cl_mem cols, const geom *g, int acc,
@@ -159,12 +183,20 @@ static geom get_geom(const lc_node *nd) {
 // when the batch was one chunk, else NULL: the backward recomputes each chunk's
 // (cheaper than streaming a large matrix through memory twice).
 
+// The input gradient of a stride-1 conv with a square kernel and p <= K - 1 is
+// itself a stride-1 conv: dx = conv(dz, w turned by 180 degrees as (C, O, K, K),
+// padding K - 1 - p). That reads dz's im2col and writes dx's columns: no col2im
+// gather over C*K*K rows, and a GEMM whose inner dimension is O*K*K rather than
+// O (small O made it memory bound). A 1x1 conv (p = 0) needs no im2col at all.
+static int dx_as_conv(const geom *g) { return g->s == 1 && g->KH == g->KW && g->p <= g->KH - 1; }
+
 static lc_status conv_bw(lc_ctx *c, lc_node *nd) {
     lc_tensor *x = nd->in[0], *w = nd->in[1], *b = nd->in[2], *y = nd->out;
     geom g = get_geom(nd);
-    int O = (int)w->shape[0], Q = g.OH * g.OW, act = (int)nd->iv[10];
-    size_t CKK = (size_t)g.C * g.KH * g.KW, CHW = (size_t)g.C * g.H * g.W;
-    cl_mem gy, dz, cols = NULL, dcols = NULL;
+    int O = (int)w->shape[0], Q = g.OH * g.OW, P = g.H * g.W, KK = g.KH * g.KW,
+        act = (int)nd->iv[10];
+    size_t CKK = (size_t)g.C * KK, OKK = (size_t)O * KK, CHW = (size_t)g.C * P;
+    cl_mem gy, dz, cols = NULL, dcols = NULL, wf = NULL, dxc = NULL;
     size_t gyo;
     lc_grad_source(y, &gy, &gyo);
     int wx, ww, wb = 0, accx, accw, accb = 0;
@@ -173,26 +205,54 @@ static lc_status conv_bw(lc_ctx *c, lc_node *nd) {
     LC_TRY(lc_grad_target(c, x, &wx, &gx, &gxo, &accx));
     LC_TRY(lc_grad_target(c, w, &ww, &gw, &gwo, &accw));
     if (b) LC_TRY(lc_grad_target(c, b, &wb, &gb, &gbo, &accb));
-    int nb = chunk_images(CKK > (size_t)O ? CKK : (size_t)O, Q, g.N);
+    int as_conv = wx && dx_as_conv(&g);
+    size_t rows = CKK > (size_t)O ? CKK : (size_t)O;
+    if (as_conv && OKK > rows) rows = OKK;
+    int nb = chunk_images(rows, Q > P ? Q : P, g.N);
     LC_TRY(lc_scratch(c, &dz, (size_t)O * nb * Q));
     if (ww && !nd->saved[0]) LC_TRY(lc_scratch(c, &cols, CKK * nb * Q));
-    if (nd->saved[0]) cols = nd->saved[0]->buf; // nb == N: the forward's
-    if (wx) LC_TRY(lc_scratch(c, &dcols, CKK * nb * Q));
+    if (nd->saved[0]) cols = nd->saved[0]->buf; // the forward's, for the whole batch
+    if (as_conv) {
+        LC_TRY(lc_scratch(c, &dxc, (size_t)g.C * nb * P));
+        if (KK > 1) {
+            LC_TRY(lc_scratch(c, &wf, CKK * O));
+            LC_TRY(lc_scratch(c, &dcols, OKK * nb * P));
+            LC_TRY(flip_weights(c, wf, w->buf, w->off, O, g.C, KK));
+        }
+    } else if (wx) {
+        LC_TRY(lc_scratch(c, &dcols, CKK * nb * Q));
+    }
     for (int n0 = 0; n0 < g.N; n0 += nb) {
         geom gc = g;
         gc.N = g.N - n0 < nb ? g.N - n0 : nb;
-        size_t mq = (size_t)gc.N * Q;
+        size_t mq = (size_t)gc.N * Q, mp = (size_t)gc.N * P;
         int first = n0 == 0; // later chunks add to what the first wrote
         // dz (O, m*Q) = dy * act'(y) for this chunk, in the GEMM's layout.
         LC_TRY(nchw_to_cols(c, dz, gy, gyo + (size_t)n0 * O * Q, gc.N, O, Q, y->buf,
                             y->off + (size_t)n0 * O * Q, act, nd->fv[0]));
         if (wb) LC_TRY(channel_sum_to(c, gb, gbo, accb || !first, dz, 0, 1, O, (int)mq));
         if (ww) { // dW (O, CKK) (+)= dz (O, mQ) cols^T
+            // The forward's im2col spans the whole batch (CKK, N*Q) even when this
+            // backward's chunks are smaller (the input gradient's rows set them).
+            size_t co = nd->saved[0] ? (size_t)n0 * Q : 0,
+                   cld = nd->saved[0] ? (size_t)g.N * Q : mq;
             if (!nd->saved[0]) LC_TRY(im2col(c, cols, x->buf, x->off + (size_t)n0 * CHW, &gc));
-            LC_TRY(gemm(c, 0, 1, (size_t)O, CKK, mq, dz, 0, mq, cols, 0, mq,
+            LC_TRY(gemm(c, 0, 1, (size_t)O, CKK, mq, dz, 0, mq, cols, co, cld,
                         accw || !first ? 1.0f : 0.0f, gw, gwo, CKK));
         }
-        if (wx) { // dcols (CKK, mQ) = W^T dz; then back to x by gathering
+        if (as_conv) { // dx' (C, mP) = wf (C, OKK) im2col(dz) (OKK, mP); then to NCHW
+            if (KK == 1) {
+                LC_TRY(gemm(c, 1, 0, (size_t)g.C, mp, (size_t)O, w->buf, w->off, (size_t)g.C, dz, 0,
+                            mq, 0.0f, dxc, 0, mp));
+            } else { // dz's image side (m, O, OH, OW), x's grid (H, W)
+                geom gd = {gc.N, O, g.OH, g.OW, g.KH, g.KW, 1, g.KH - 1 - g.p, g.H, g.W};
+                LC_TRY(im2col_from(c, dcols, dz, 0, &gd, 1));
+                LC_TRY(gemm(c, 0, 0, (size_t)g.C, mp, OKK, wf, 0, OKK, dcols, 0, mp, 0.0f, dxc, 0,
+                            mp));
+            }
+            LC_TRY(cols_to_nchw(c, gx, gxo + (size_t)n0 * CHW, dxc, 0, gc.N, g.C, P, NULL, accx, 0,
+                                0.0f));
+        } else if (wx) { // dcols (CKK, mQ) = W^T dz; then back to x by gathering
             LC_TRY(gemm(c, 1, 0, CKK, mq, (size_t)O, w->buf, w->off, CKK, dz, 0, mq, 0.0f, dcols, 0,
                         mq));
             LC_TRY(col2im(c, gx, gxo + (size_t)n0 * CHW, dcols, &gc, accx, NULL));
