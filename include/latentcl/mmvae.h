@@ -9,14 +9,16 @@
 //   posterior    the product of the experts present and the prior expert (precision-weighted:
 //                T = 1 + sum_i exp(-logvar_i), mu = sum_i mu_i exp(-logvar_i) / T,
 //                logvar = -log T), so either modality may be missing
-//   decoders     p(x|z): the conv VAE's decoder, Bernoulli on logits;
+//   decoders     p(x|z): the conv VAE's decoder, mean sigmoid(logits): Bernoulli, or
+//                logistic of scale s around the mean (image_likelihood);
 //                p(y|z): the autoregressive text decoder (text.h) conditioned on z,
 //                token cross-entropy over the caption (padding ignored)
 // Loss per batch (MVAE's subsampled ELBO terms): -ELBO(x, y) - ELBO(x) - ELBO(y), each
 // -ELBO = reconstruction of the modalities it was given + beta KL(q || p(z)), beta rising
 // linearly from 0 over kl_warmup steps. With `cross`, the one-modality terms also
 // reconstruct the missing modality from their posterior (what captioning and
-// text-to-image use at test time).
+// text-to-image use at test time); the text-only term's image reconstruction is weighted
+// by cross_image_weight.
 // Parameter names (PyTorch state_dict; tools/bench/mmvae_reference.py builds the same):
 //   image_encoder.0 Conv2d(C, 32, 4, 2, 1), ReLU, image_encoder.2 Conv2d(32, 64, 4, 2, 1),
 //   ReLU, flatten, image_encoder.5 Linear(64 H/4 W/4, 256), ReLU; image_mu, image_logvar
@@ -42,6 +44,12 @@
 extern "C" {
 #endif
 
+// p(x|z) around the mean m = sigmoid(logits): Bernoulli (binary cross-entropy), or logistic
+// of scale s, -log p = softplus(u) + softplus(-u) + log s with u = (x - m) / s: nearly L1 for
+// small s, so where a code cannot tell the exact pixels (a caption leaves the shape's jitter
+// open) the best image is the per-pixel median (crisp edges) rather than the mean (a blur).
+typedef enum { LC_MMVAE_BERNOULLI = 0, LC_MMVAE_LOGISTIC = 1 } lc_mmvae_likelihood;
+
 typedef struct {
     int channels, height, width; // of the images (height and width multiples of 4)
     int latent;                  // Z, 32
@@ -51,12 +59,19 @@ typedef struct {
     long kl_warmup;              // beta rises linearly from 0 over this many steps, 0
     double text_weight;          // weight of the caption's reconstruction term, 1
     bool cross;                  // one-modality terms also reconstruct the other, false
-    char data[512];              // the --data the model was trained on ("" if unknown)
+    lc_mmvae_likelihood image_likelihood; // p(x|z), LC_MMVAE_LOGISTIC (a config without
+                                          // this member reads as LC_MMVAE_BERNOULLI)
+    double image_scale;                   // s of the logistic likelihood, 0.3
+    double cross_image_weight;            // weight of x rebuilt from q(z|y) (cross), 1
+    char data[512];                       // the --data the model was trained on ("" if unknown)
 } lc_mmvae_config;
 
 // The defaults above for 3 x 32 x 32 images (shapes) and a vocabulary of `vocab` words.
 void lc_mmvae_config_default(lc_mmvae_config *c, int64_t vocab);
 lc_status lc_mmvae_config_check(const lc_mmvae_config *c);
+// "bernoulli" / "logistic" and back (another name: LC_ERR_INVALID_ARG).
+const char *lc_mmvae_likelihood_name(lc_mmvae_likelihood l);
+lc_status lc_mmvae_likelihood_parse(lc_mmvae_likelihood *out, const char *name);
 // The config as one JSON object (malloc'ed) and back (unknown members: LC_ERR_FORMAT).
 lc_status lc_mmvae_config_to_json(char **out, const lc_mmvae_config *c);
 lc_status lc_mmvae_config_from_json(lc_mmvae_config *c, const char *json);

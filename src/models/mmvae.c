@@ -5,7 +5,8 @@
 //   text expert    q(z|y) = N(mu_y, diag exp(logvar_y))      (text encoder + two heads)
 //   posterior      q(z|S) = p(z) prod_{s in S} q(z|s)        (product of Gaussian experts)
 //   sample         z = mu + exp(logvar / 2) eps               (reparameterised)
-//   decoders       p(x|z) Bernoulli(sigmoid(logits)); p(y|z) = prod_t p(y_t | y_<t, z)
+//   decoders       p(x|z) Bernoulli(sigmoid(logits)) or Logistic(sigmoid(logits), s);
+//                  p(y|z) = prod_t p(y_t | y_<t, z)
 //   loss           sum over S in {xy, x, y} of -ELBO(S) = E_q(z|S)[-log p(S|z)] + beta KL
 //
 // Every term is in nats per item, averaged over the batch. The object, data and
@@ -111,6 +112,29 @@ lc_status mmvae_text_rec(lc_mmvae *m, lc_tensor **rec, lc_tensor *logits, lc_ten
     return lc_scale(m->ctx, rec, total, -1.0f / (float)B);
 }
 
+// -log p(x|z) summed over an image's pixels, averaged over the batch (1). Logistic of scale
+// s around m = sigmoid(logits): with u = (x - m) / s, -log p = softplus(u) + softplus(-u)
+// + log s per pixel (the logistic density 1 / (s (2 + 2 cosh u)), in nats).
+lc_status mmvae_image_rec(lc_mmvae *m, lc_tensor **rec, lc_tensor *logits, lc_tensor *x) {
+    const lc_mmvae_config *c = &m->cfg;
+    if (c->image_likelihood == LC_MMVAE_BERNOULLI)
+        return lc_bce_logits(m->ctx, rec, logits, x, LC_REDUCE_BATCH_MEAN);
+    int64_t B = logits->shape[0];
+    float inv_s = (float)(1.0 / c->image_scale);
+    const lc_unary_step up[2] = {{LC_ACT_SCALE, inv_s, 0.0f}, {LC_ACT_SOFTPLUS, 0.0f, 0.0f}};
+    const lc_unary_step down[2] = {{LC_ACT_SCALE, -inv_s, 0.0f}, {LC_ACT_SOFTPLUS, 0.0f, 0.0f}};
+    lc_tensor *mean, *d, *a, *b, *both, *total;
+    LC_TRY(lc_sigmoid(m->ctx, &mean, logits)); // (B, P)
+    LC_TRY(lc_sub(m->ctx, &d, x, mean));
+    LC_TRY(lc_chain(m->ctx, &a, d, 2, up));
+    LC_TRY(lc_chain(m->ctx, &b, d, 2, down));
+    LC_TRY(lc_add(m->ctx, &both, a, b));
+    LC_TRY(lc_sum(m->ctx, &total, both, LC_ALL_AXES)); // (1)
+    const lc_unary_step per_item = {LC_ACT_SCALE, 1.0f / (float)B,
+                                    (float)((double)m->P * log(c->image_scale))};
+    return lc_chain(m->ctx, rec, total, 1, &per_item);
+}
+
 // ---- the product of Gaussian experts ---------------------------------------------------------
 
 void lc_poe_host(float *mu, float *logvar, const float *const *mus, const float *const *logvars,
@@ -198,7 +222,11 @@ lc_status mmvae_neg_elbo(lc_mmvae *m, lc_tensor **loss, lc_tensor **rec_x, lc_te
         if (rec & MMVAE_X) {
             lc_tensor *logits;
             LC_TRY(mmvae_image_decoder(m, &logits, z)); // p(x|z)
-            LC_TRY(lc_bce_logits(ctx, &t, logits, b->x, LC_REDUCE_BATCH_MEAN));
+            LC_TRY(mmvae_image_rec(m, &t, logits, b->x));
+            // x from the caption alone: a caption leaves details open, so this term may be
+            // weighted down (it pulls the decoder towards the images' average)
+            if (given[k] == MMVAE_Y && m->cfg.cross_image_weight != 1.0)
+                LC_TRY(lc_scale(ctx, &t, t, (float)m->cfg.cross_image_weight));
             LC_TRY(accumulate(ctx, rec_x, t));
         }
         if (rec & MMVAE_Y) {

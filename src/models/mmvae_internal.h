@@ -70,6 +70,9 @@ lc_status mmvae_text_expert(lc_mmvae *m, lc_tensor **mu, lc_tensor **logvar, lc_
 lc_status mmvae_image_decoder(lc_mmvae *m, lc_tensor **logits, lc_tensor *z);
 // p(y|z): teacher-forced ids (B, T), z (B, Z) -> logits (B, T, V).
 lc_status mmvae_text_decoder(lc_mmvae *m, lc_tensor **logits, lc_tensor *ids, lc_tensor *z);
+// -log p(x|z) per image averaged over the batch (1): logits (B, P), x (B, P) in [0, 1]
+// (Bernoulli or logistic, as the config says).
+lc_status mmvae_image_rec(lc_mmvae *m, lc_tensor **rec, lc_tensor *logits, lc_tensor *x);
 // -log p(y|z) per caption averaged over the batch (1): target (B*T, V) one-hot rows of the
 // next token, zero rows at padding.
 lc_status mmvae_text_rec(lc_mmvae *m, lc_tensor **rec, lc_tensor *logits, lc_tensor *target);

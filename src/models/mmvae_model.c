@@ -21,6 +21,26 @@ void lc_mmvae_config_default(lc_mmvae_config *c, int64_t vocab) {
     lc_text_config_default(&c->text, vocab);
     c->beta = 1.0;
     c->text_weight = 1.0;
+    // logistic, scale 0.3: on shapes-one images from captions judge 91% (Bernoulli: 75%)
+    c->image_likelihood = LC_MMVAE_LOGISTIC;
+    c->image_scale = 0.3;
+    c->cross_image_weight = 1.0;
+}
+
+static const char *const likelihood_names[2] = {"bernoulli", "logistic"};
+
+const char *lc_mmvae_likelihood_name(lc_mmvae_likelihood l) {
+    return l == LC_MMVAE_LOGISTIC ? likelihood_names[1] : likelihood_names[0];
+}
+
+lc_status lc_mmvae_likelihood_parse(lc_mmvae_likelihood *out, const char *name) {
+    for (int i = 0; i < 2; i++)
+        if (name && !strcmp(name, likelihood_names[i])) {
+            *out = (lc_mmvae_likelihood)i;
+            return LC_OK;
+        }
+    return lc_fail(LC_ERR_INVALID_ARG, "image likelihood \"%s\": bernoulli or logistic",
+                   name ? name : "(none)");
 }
 
 lc_status lc_mmvae_config_check(const lc_mmvae_config *c) {
@@ -39,6 +59,15 @@ lc_status lc_mmvae_config_check(const lc_mmvae_config *c) {
         return lc_fail(LC_ERR_INVALID_ARG, "--kl-warmup %ld must be >= 0", c->kl_warmup);
     if (!(c->text_weight > 0 && c->text_weight < 1e6))
         return lc_fail(LC_ERR_INVALID_ARG, "--text-weight %g must be > 0", c->text_weight);
+    if (c->image_likelihood != LC_MMVAE_BERNOULLI && c->image_likelihood != LC_MMVAE_LOGISTIC)
+        return lc_fail(LC_ERR_INVALID_ARG, "mmvae config: unknown image likelihood %d",
+                       (int)c->image_likelihood);
+    if (!(c->image_scale >= 1e-4 && c->image_scale <= 10))
+        return lc_fail(LC_ERR_INVALID_ARG, "--image-scale %g out of range (1e-4..10)",
+                       c->image_scale);
+    if (!(c->cross_image_weight >= 0 && c->cross_image_weight < 1e6))
+        return lc_fail(LC_ERR_INVALID_ARG, "--cross-image-weight %g must be >= 0",
+                       c->cross_image_weight);
     return lc_text_config_check(&c->text);
 }
 
@@ -47,11 +76,14 @@ lc_status lc_mmvae_config_to_json(char **out, const lc_mmvae_config *c) {
     cJSON *j = cJSON_CreateObject(), *t = NULL;
     lc_status s = j ? model_text_config_json(&t, &c->text) : lc_fail(LC_ERR_NOMEM, "out of memory");
     if (s == LC_OK)
-        s = MODEL_JSON_ADD(j, MJ_NUM("channels", c->channels), MJ_NUM("height", c->height),
-                           MJ_NUM("width", c->width), MJ_NUM("latent", c->latent),
-                           MJ_NUM("hidden", c->hidden), MJ_ITEM("text", t), MJ_NUM("beta", c->beta),
-                           MJ_NUM("kl_warmup", c->kl_warmup), MJ_NUM("text_weight", c->text_weight),
-                           MJ_BOOL("cross", c->cross), MJ_STR("data", c->data));
+        s = MODEL_JSON_ADD(
+            j, MJ_NUM("channels", c->channels), MJ_NUM("height", c->height),
+            MJ_NUM("width", c->width), MJ_NUM("latent", c->latent), MJ_NUM("hidden", c->hidden),
+            MJ_ITEM("text", t), MJ_NUM("beta", c->beta), MJ_NUM("kl_warmup", c->kl_warmup),
+            MJ_NUM("text_weight", c->text_weight), MJ_BOOL("cross", c->cross),
+            MJ_STR("image_likelihood", lc_mmvae_likelihood_name(c->image_likelihood)),
+            MJ_NUM("image_scale", c->image_scale),
+            MJ_NUM("cross_image_weight", c->cross_image_weight), MJ_STR("data", c->data));
     if (s != LC_OK) {
         cJSON_Delete(j);
         return s;
@@ -96,6 +128,7 @@ static lc_status text_from_json(lc_text_config *t, const cJSON *j) {
 
 lc_status lc_mmvae_config_from_json(lc_mmvae_config *c, const char *json) {
     lc_mmvae_config_default(c, 0);
+    c->image_likelihood = LC_MMVAE_BERNOULLI; // runs from before the member were Bernoulli
     cJSON *j = cJSON_Parse(json ? json : "");
     if (!cJSON_IsObject(j)) {
         cJSON_Delete(j);
@@ -120,11 +153,20 @@ lc_status lc_mmvae_config_from_json(lc_mmvae_config *c, const char *json) {
         } else if (!strcmp(k, "kl_warmup")) {
             s = get_int(it, k, 0, 2000000000L, &v);
             c->kl_warmup = v;
-        } else if (!strcmp(k, "beta") || !strcmp(k, "text_weight")) {
+        } else if (!strcmp(k, "beta") || !strcmp(k, "text_weight") || !strcmp(k, "image_scale") ||
+                   !strcmp(k, "cross_image_weight")) {
+            double *dst = !strcmp(k, "beta")          ? &c->beta
+                          : !strcmp(k, "text_weight") ? &c->text_weight
+                          : !strcmp(k, "image_scale") ? &c->image_scale
+                                                      : &c->cross_image_weight;
             if (!cJSON_IsNumber(it))
                 s = bad(k, "a number");
             else
-                *(!strcmp(k, "beta") ? &c->beta : &c->text_weight) = it->valuedouble;
+                *dst = it->valuedouble;
+        } else if (!strcmp(k, "image_likelihood")) {
+            if (!cJSON_IsString(it) ||
+                lc_mmvae_likelihood_parse(&c->image_likelihood, it->valuestring) != LC_OK)
+                s = bad(k, "\"bernoulli\" or \"logistic\"");
         } else if (!strcmp(k, "cross")) {
             if (!cJSON_IsBool(it))
                 s = bad(k, "true or false");

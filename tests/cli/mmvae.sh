@@ -6,12 +6,6 @@
 # usage: mmvae.sh LATENTCL_BINARY TESTS_DIR
 set -u
 source "$(dirname "$0")/harness.bash"
-fail() { echo "FAIL: $*"; fails=$((fails + 1)); }
-# expect1 PATTERN -- command...: exit 1 with one line on stderr matching PATTERN.
-expect1() {
-  expect 1 "$@"
-  one_line_error
-}
 
 data="$tmp/shapes"
 "$cli" data shapes --n 48 --seed 1 --out "$data" > /dev/null || { echo "FAIL: data shapes"; exit 1; }
@@ -25,6 +19,13 @@ expect 0 "usage: latentcl caption" -- "$cli" caption --help
 expect 0 "usage: latentcl generate" -- "$cli" generate --help
 expect 2 "expected one RUN" -- "$cli" caption
 expect 2 "--max-len" -- "$cli" train mmvae --data "$data" --max-len 1 --out "$tmp/bad"
+expect 0 "--image-likelihood" -- "$cli" train mmvae --help
+expect 2 "bernoulli or logistic" -- "$cli" train mmvae --data "$data" --image-likelihood gauss --out "$tmp/bad"
+expect1 "--image-scale" -- "$cli" train mmvae --data "$data" "${tiny[@]}" --image-likelihood logistic --image-scale 0 --iters 1 --out "$tmp/bad"
+[ -e "$tmp/bad/last.safetensors" ] && fail "a refused train left a checkpoint"
+# The logistic image likelihood trains and is recorded in the run's config.
+expect 0 '"steps"' -- "$cli" train mmvae --data "$data" "${tiny[@]}" --iters 2 --json --image-likelihood logistic --image-scale 0.3 --cross --cross-image-weight 0.5 --out "$tmp/logi"
+grep -q '"image_likelihood":[[:space:]]*"logistic"' "$tmp/logi/config.json" || fail "config.json does not record the logistic likelihood"
 
 # Train on the folder (no test split: no test figures).
 run="$tmp/mm"
@@ -75,5 +76,4 @@ vae="$tmp/vae"
 expect1 "not an mmvae" -- "$cli" caption "$vae" --image "$data/000000.png"
 expect1 "not an mmvae" -- "$cli" generate "$vae" --prompt "a small red circle" --out "$tmp/g4.png"
 
-echo "$fails failure(s)"
-[ "$fails" = 0 ]
+finish

@@ -114,7 +114,9 @@ int cmd_train_mmvae(int argc, char **argv) {
     long latent = cfg.latent, hidden = cfg.hidden, kl_warmup = 0, max_len = cfg.text.max_len,
          text_dim = cfg.text.dim, text_layers = cfg.text.layers, heads = cfg.text.heads,
          train_size = 0, test_size = 0;
-    double beta = cfg.beta, text_weight = cfg.text_weight;
+    double beta = cfg.beta, text_weight = cfg.text_weight, image_scale = cfg.image_scale,
+           cross_image_weight = cfg.cross_image_weight;
+    const char *likelihood = lc_mmvae_likelihood_name(cfg.image_likelihood);
     bool cross = false;
     const cli_opt extra[] = {
         {"--data", OPT_STRING, &data,
@@ -132,6 +134,14 @@ int cmd_train_mmvae(int argc, char **argv) {
          "W"},
         {"--cross", OPT_FLAG, &cross, "one-modality terms also reconstruct the missing modality",
          NULL},
+        {"--image-likelihood", OPT_STRING, &likelihood,
+         "p(x|z) around sigmoid(logits): bernoulli, or logistic of scale --image-scale (nearly "
+         "L1: crisp medians where a caption leaves pixels open)",
+         "bernoulli|logistic"},
+        {"--image-scale", OPT_FLOAT, &image_scale,
+         "scale of the logistic image likelihood (smaller: sharper, heavier image term)", "S"},
+        {"--cross-image-weight", OPT_FLOAT, &cross_image_weight,
+         "with --cross, weight of rebuilding the image from the caption alone", "W"},
         {"--max-len", OPT_INT, &max_len, "caption tokens, <bos> and <eos> included", "T"},
         {"--text-dim", OPT_INT, &text_dim, "width of the text transformers", "D"},
         {"--text-layers", OPT_INT, &text_layers, "layers of the text transformers", "L"},
@@ -168,6 +178,13 @@ int cmd_train_mmvae(int argc, char **argv) {
             lc_cfg_strings_free(&keep);
             return 2;
         }
+    lc_mmvae_likelihood lik;
+    if (lc_mmvae_likelihood_parse(&lik, likelihood) != LC_OK) {
+        fprintf(stderr, "latentcl %s: --image-likelihood %s: bernoulli or logistic\n", verb,
+                likelihood);
+        lc_cfg_strings_free(&keep);
+        return 2;
+    }
     lc_dataset train_set = {0}, test_set = {0};
     bool has_test = false;
     rc = mmvae_cli_data(&train_set, NULL, data, LC_SPLIT_TRAIN, train_size, false);
@@ -197,11 +214,14 @@ int cmd_train_mmvae(int argc, char **argv) {
         cfg.kl_warmup = kl_warmup;
         cfg.text_weight = text_weight;
         cfg.cross = cross;
+        cfg.image_scale = image_scale;
+        cfg.cross_image_weight = cross_image_weight;
         cfg.text.max_len = max_len;
         cfg.text.dim = text_dim;
         cfg.text.layers = (int)text_layers;
         cfg.text.heads = (int)heads;
         snprintf(cfg.data, sizeof cfg.data, "%s", data);
+        cfg.image_likelihood = lik;
         lc_status s = lc_mmvae_config_check(&cfg);
         if (s != LC_OK) rc = cli_report(s);
     }

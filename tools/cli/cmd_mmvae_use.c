@@ -271,7 +271,8 @@ int cmd_eval_mmvae(int argc, char **argv) {
         {"--data", OPT_STRING, &o.data, "test pairs (default: what the model trained on)", "SRC"},
         {"--n", OPT_INT, &o.n, "test pairs (0: shapes 1000, else all)", "N"},
         {"--judge", OPT_STRING, &o.judge,
-         "a shapes classifier run: also judge text-to-image (t2i_accuracy)", "RUN"},
+         "a shapes judge run: also judge text-to-image (t2i_*) and reconstructions (recon_*)",
+         "RUN"},
         {"--t2i-sample", OPT_FLAG, &o.t2i_sample,
          "judge images of one draw z ~ q(z|y) per caption, not of its mean", NULL},
         OPT_WEIGHTS,
@@ -287,7 +288,8 @@ int cmd_eval_mmvae(int argc, char **argv) {
               "distance between posterior means (a hit when the retrieved caption is word for "
               "word the true one, so repeated captions do not count against a right answer), "
               "and with --judge the share of images generated from test captions whose every "
-              "attribute the judge recognises (t2i_accuracy).",
+              "attribute the judge recognises (t2i_accuracy), and of the test images' "
+              "reconstructions (recon_accuracy).",
               argc, argv, opts, &dev, &m, &rc))
         return rc;
     if (o.n < 0) return finish(dev, m, cli_error("--n must be >= 0"));
@@ -311,8 +313,10 @@ int cmd_eval_mmvae(int argc, char **argv) {
         s = lc_mmvae_evaluate(m, &e, d.images, (const char *const *)(made ? made : d.captions),
                               items, d.n, cli_progress_report, &pr);
     cli_progress_end(&pr);
-    // Text to image, judged: images from the mean of q(z|y) of every test caption.
-    lc_shapes_judgement jd = {0};
+    // Text to image, judged: images from the mean of q(z|y) of every test caption; and the
+    // reconstructions (from the mean of q(z|x)) against the same captions, which tells a
+    // decoder that cannot draw the shapes from text that does not find them.
+    lc_shapes_judgement jd = {0}, jr = {0};
     if (s == LC_OK && o.judge) {
         lc_shapes_judge *judge = NULL;
         float *gen = malloc((size_t)d.n * (size_t)lc_mmvae_image_size(m) * sizeof *gen);
@@ -322,6 +326,13 @@ int cmd_eval_mmvae(int argc, char **argv) {
         if (s == LC_OK) s = lc_mmvae_text_to_image(m, gen, caps, d.n, o.t2i_sample, 0);
         if (s == LC_OK)
             s = lc_shapes_judge_score(judge, &jd, gen, caps, d.n, c->channels, c->height, c->width);
+        float *z = s == LC_OK ? malloc((size_t)(d.n * c->latent) * sizeof *z) : NULL;
+        if (s == LC_OK && !z) s = lc_fail(LC_ERR_NOMEM, "out of memory");
+        if (s == LC_OK) s = lc_mmvae_embed_images(m, z, d.images, d.n);
+        if (s == LC_OK) s = lc_mmvae_decode_images(m, gen, z, d.n);
+        if (s == LC_OK)
+            s = lc_shapes_judge_score(judge, &jr, gen, caps, d.n, c->channels, c->height, c->width);
+        free(z);
         lc_shapes_judge_free(judge);
         free(gen);
     }
@@ -336,8 +347,8 @@ int cmd_eval_mmvae(int argc, char **argv) {
                e.recall_at_5_t2i);
         if (o.judge)
             printf(",\"t2i_accuracy\":%.6f,\"t2i_kind\":%.6f,\"t2i_colour\":%.6f,"
-                   "\"t2i_size\":%.6f",
-                   jd.all, jd.kind, jd.colour, jd.size);
+                   "\"t2i_size\":%.6f,\"recon_accuracy\":%.6f,\"recon_kind\":%.6f",
+                   jd.all, jd.kind, jd.colour, jd.size, jr.all, jr.kind);
         printf(",\"n\":%lld}\n", (long long)e.n);
     } else {
         printf("captions with every attribute right: %.2f%% of %lld test images\n",
@@ -351,6 +362,10 @@ int cmd_eval_mmvae(int argc, char **argv) {
                    "(kind %.2f%%, colour %.2f%%, size %.2f%%)\n",
                    o.t2i_sample ? "one draw of q(z|y)" : "mean of q(z|y)", 100 * jd.all,
                    100 * jd.kind, 100 * jd.colour, 100 * jd.size);
+        if (o.judge)
+            printf("reconstructions (mean of q(z|x)), judged: every attribute %.2f%% (kind "
+                   "%.2f%%)\n",
+                   100 * jr.all, 100 * jr.kind);
     }
     return finish(dev, m, 0);
 }
