@@ -17,7 +17,9 @@
 #include <stdlib.h>
 
 #include "models/diffusion_internal.h"
+#include "tensor/ops_attn_cm.h"
 #include "tensor/ops_gn_act.h"
+#include "tensor/ops_upcat.h"
 
 enum { GROUPS = 8 };
 
@@ -144,31 +146,18 @@ static lc_status res_f(fwd *f, lc_tensor **y, lc_tensor *x, const dif_resblock *
     return lc_add(f->ctx, y, h, skip);
 }
 
-// x + proj(attention(q, k, v)) over the H W positions, one head of width C.
+// x + proj(attention(q, k, v)) over the H W positions, one head of width C. The qkv conv's
+// (n, 3C, H, W) output is the channel-major layout lc_attention_cm reads as is, and its
+// (n, C, H W) output is proj's input: no permutes, no batched GEMM calls.
 static lc_status attn_f(fwd *f, lc_tensor **y, lc_tensor *x, const dif_attention *a) {
-    int64_t n = x->shape[0], C = x->shape[1], H = x->shape[2], W = x->shape[3], T = H * W;
-    lc_tensor *h, *qkv, *r, *pm, *q, *k, *v, *o;
+    int64_t n = x->shape[0], C = x->shape[1], T = x->shape[2] * x->shape[3];
+    lc_tensor *h, *qkv, *r, *o, *o4, *p;
     LC_TRY(norm_act(f, &h, x, NULL, &a->norm, LC_ACT_NONE));
     LC_TRY(conv_f(f, &qkv, h, &a->qkv, 1)); // (n, 3C, H, W)
-    int64_t s4[4] = {n, 3, C, T};
-    LC_TRY(lc_reshape(f->ctx, &r, qkv, 4, s4));
-    const int perm[4] = {1, 0, 3, 2};
-    LC_TRY(lc_permute(f->ctx, &pm, r, perm)); // (3, n, T, C)
-    int64_t one[4] = {n, 1, T, C};
-    lc_tensor *parts[3];
-    for (int i = 0; i < 3; i++) {
-        lc_tensor *sl;
-        LC_TRY(lc_slice0(f->ctx, &sl, pm, i, 1));
-        LC_TRY(lc_reshape(f->ctx, &parts[i], sl, 4, one));
-    }
-    q = parts[0], k = parts[1], v = parts[2];
-    LC_TRY(lc_attention(f->ctx, &o, q, k, v, 0)); // (n, 1, T, C)
-    int64_t s3[3] = {n, T, C};
-    const int back[3] = {0, 2, 1};
-    lc_tensor *o3, *ot, *o4, *p;
-    LC_TRY(lc_reshape(f->ctx, &o3, o, 3, s3));
-    LC_TRY(lc_permute(f->ctx, &ot, o3, back)); // (n, C, T)
-    LC_TRY(lc_reshape(f->ctx, &o4, ot, 4, x->shape));
+    int64_t s3[3] = {n, 3 * C, T};
+    LC_TRY(lc_reshape(f->ctx, &r, qkv, 3, s3));
+    LC_TRY(lc_attention_cm(f->ctx, &o, r)); // (n, C, T)
+    LC_TRY(lc_reshape(f->ctx, &o4, o, 4, x->shape));
     LC_TRY(conv_f(f, &p, o4, &a->proj, 1));
     return lc_add(f->ctx, y, x, p);
 }
@@ -218,8 +207,7 @@ lc_status dif_unet_predict(void *self, lc_ctx *ctx, lc_tensor **out, lc_tensor *
     // up
     for (int l = DIF_UNET_LEVELS - 1; l >= 0; l--) {
         if (l < DIF_UNET_LEVELS - 1) {
-            LC_TRY(lc_upsample_nearest(f.ctx, &h, h, 2));
-            LC_TRY(lc_concat(f.ctx, &h, h, skips[l], 1));
+            LC_TRY(lc_upsample_concat(f.ctx, &h, h, skips[l], 2)); // x2, then the skip
         }
         for (int bk = 0; bk < c->depth; bk++)
             LC_TRY(res_f(&f, &h, h, &u->up[l][bk]));

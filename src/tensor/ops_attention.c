@@ -2,6 +2,7 @@
 // split/merge copies and no per-head GEMM calls. Forward and backward side by side.
 #include <math.h>
 
+#include "tensor/ops_attn_cm.h"
 #include "tensor/tensor_internal.h"
 
 // The arguments both backward kernels take in slots 0..12: (dqkv, dscores, dy, probs, qkv,
@@ -93,5 +94,84 @@ lc_status lc_attention_qkv(lc_ctx *c, lc_tensor **y, lc_tensor *qkv, int heads, 
         nd->iv[0] = heads;
         nd->iv[1] = causal != 0;
     }
+    return LC_OK;
+}
+
+// ---- channel-major single-head attention (ops_attn_cm.h) ----------------------------------
+
+// Node: in[0] = qkv (B, 3C, T), saved[0] = probs (B, 2, T, Tp) (cl/attention.cl).
+static lc_status attn_cm_bw(lc_ctx *c, lc_node *nd) {
+    lc_tensor *qkv = nd->in[0], *probs = nd->saved[0];
+    int wants, acc;
+    cl_mem g, gy, ds;
+    size_t go, gyo;
+    LC_TRY(lc_grad_target(c, qkv, &wants, &g, &go, &acc));
+    if (!wants) return LC_OK;
+    lc_grad_source(nd->out, &gy, &gyo);
+    int B = lc_i(qkv->shape[0]), C = lc_i(qkv->shape[1] / 3), T = lc_i(qkv->shape[2]);
+    int gof = lc_i(go), dyo = lc_i(gyo), qo = lc_i(qkv->off);
+    float scale = 1.0f / sqrtf((float)C);
+    LC_TRY(lc_scratch(c, &ds, probs->numel));
+    cl_kernel k;
+    LC_TRY(lc_kernel(c, &k, "attention", "attn_cm_bwd_rows"));
+    LC_SET(k, 0, g);
+    LC_SET(k, 1, gof);
+    LC_SET(k, 2, acc);
+    LC_SET(k, 3, ds);
+    LC_SET(k, 4, gy);
+    LC_SET(k, 5, dyo);
+    LC_SET(k, 6, probs->buf);
+    LC_SET(k, 7, qkv->buf);
+    LC_SET(k, 8, qo);
+    LC_SET(k, 9, B);
+    LC_SET(k, 10, C);
+    LC_SET(k, 11, T);
+    LC_SET(k, 12, scale);
+    size_t items = (size_t)B * (size_t)((T + 7) / 8); // a work item per 8 positions
+    LC_TRY(lc_launch1(c, k, "attention_cm_bwd_rows", items));
+    LC_TRY(lc_kernel(c, &k, "attention", "attn_cm_bwd_cols"));
+    LC_SET(k, 0, g);
+    LC_SET(k, 1, gof);
+    LC_SET(k, 2, acc);
+    LC_SET(k, 3, ds);
+    LC_SET(k, 4, gy);
+    LC_SET(k, 5, dyo);
+    LC_SET(k, 6, probs->buf);
+    LC_SET(k, 7, qkv->buf);
+    LC_SET(k, 8, qo);
+    LC_SET(k, 9, B);
+    LC_SET(k, 10, C);
+    LC_SET(k, 11, T);
+    return lc_launch1(c, k, "attention_cm_bwd_cols", items);
+}
+
+lc_status lc_attention_cm(lc_ctx *c, lc_tensor **y, lc_tensor *qkv) {
+    *y = NULL;
+    if (qkv->ndim != 3 || qkv->dtype != LC_F32 || qkv->shape[1] % 3 || qkv->shape[1] == 0)
+        return lc_shape_fail("attention_cm", "needs float qkv (B, 3 C, T), got", qkv, NULL);
+    int64_t B = qkv->shape[0], C = qkv->shape[1] / 3, T = qkv->shape[2];
+    LC_TRY(lc_check_numel("attention_cm", qkv));
+    lc_tensor *probs;
+    int64_t Tp = (T + 7) / 8 * 8; // both layouts of the probabilities, rows padded to 8
+    LC_TRY(lc_tensor_new(c, &probs, 4, (int64_t[]){B, 2, T, Tp}));
+    LC_TRY(lc_check_numel("attention_cm", probs));
+    LC_TRY(lc_tensor_out(c, y, 3, (int64_t[]){B, C, T}, &qkv, 1));
+    int b = lc_i(B), ch = lc_i(C), t = lc_i(T), yo = lc_i((*y)->off), qo = lc_i(qkv->off);
+    float scale = 1.0f / sqrtf((float)C);
+    cl_kernel k;
+    LC_TRY(lc_kernel(c, &k, "attention", "attn_cm_fwd"));
+    LC_SET(k, 0, (*y)->buf);
+    LC_SET(k, 1, yo);
+    LC_SET(k, 2, probs->buf);
+    LC_SET(k, 3, qkv->buf);
+    LC_SET(k, 4, qo);
+    LC_SET(k, 5, b);
+    LC_SET(k, 6, ch);
+    LC_SET(k, 7, t);
+    LC_SET(k, 8, scale);
+    LC_TRY(lc_launch1(c, k, "attention_cm_fwd", (size_t)B * (size_t)(Tp / 8)));
+    lc_node *nd;
+    LC_TRY(lc_record(c, &nd, "attention_cm", attn_cm_bw, *y, &qkv, 1));
+    if (nd) nd->saved[0] = probs;
     return LC_OK;
 }

@@ -18,6 +18,14 @@ static lc_status gn_act_bw(lc_ctx *c, lc_node *nd) {
     if (!wx) gx = x->buf, gxo = 0;
     if (!wa) ga = x->buf, gao = 0;
     LC_TRY(lc_scratch(c, &part, (size_t)N * C * 2));
+    // dz = dy act'(u) is kept between the kernel's two passes: in dx itself when dx is written
+    // fresh (overwritten in place), else in a scratch (N, C, S); unused without an activation.
+    cl_mem dzs = gx;
+    int zo = lc_i(gxo);
+    if (act && (!wx || ax)) {
+        LC_TRY(lc_scratch(c, &dzs, (size_t)N * C * S));
+        zo = 0;
+    }
     cl_kernel k;
     LC_TRY(lc_kernel(c, &k, "gn_act", "gn_act_bwd"));
     int dxo = lc_i(gxo), dao = lc_i(gao), dyo = lc_i(gyo), xo = lc_i(x->off), has_add = add != NULL,
@@ -32,23 +40,25 @@ static lc_status gn_act_bw(lc_ctx *c, lc_node *nd) {
     LC_SET(k, 6, wa);
     LC_SET(k, 7, aa);
     LC_SET(k, 8, part);
-    LC_SET(k, 9, gy);
-    LC_SET(k, 10, dyo);
-    LC_SET(k, 11, x->buf);
-    LC_SET(k, 12, xo);
-    LC_SET(k, 13, ab);
-    LC_SET(k, 14, ao);
-    LC_SET(k, 15, has_add);
-    LC_SET(k, 16, gamma->buf);
-    LC_SET(k, 17, gmo);
-    LC_SET(k, 18, beta->buf);
-    LC_SET(k, 19, bto);
-    LC_SET(k, 20, stats);
-    LC_SET(k, 21, N);
-    LC_SET(k, 22, C);
-    LC_SET(k, 23, G);
-    LC_SET(k, 24, S);
-    LC_SET(k, 25, act);
+    LC_SET(k, 9, dzs);
+    LC_SET(k, 10, zo);
+    LC_SET(k, 11, gy);
+    LC_SET(k, 12, dyo);
+    LC_SET(k, 13, x->buf);
+    LC_SET(k, 14, xo);
+    LC_SET(k, 15, ab);
+    LC_SET(k, 16, ao);
+    LC_SET(k, 17, has_add);
+    LC_SET(k, 18, gamma->buf);
+    LC_SET(k, 19, gmo);
+    LC_SET(k, 20, beta->buf);
+    LC_SET(k, 21, bto);
+    LC_SET(k, 22, stats);
+    LC_SET(k, 23, N);
+    LC_SET(k, 24, C);
+    LC_SET(k, 25, G);
+    LC_SET(k, 26, S);
+    LC_SET(k, 27, act);
     LC_TRY(lc_launch1(c, k, "gn_act_bwd", (size_t)N * G));
     int wg, ag, wb, ab2;
     cl_mem gg, gb, junk;

@@ -3,6 +3,7 @@
 #include <math.h>
 #include <string.h>
 
+#include "tensor/ops_upcat.h"
 #include "tensor/tensor_internal.h"
 
 // --- embedding: weight (V, D), ids (S...) -> (S..., D) ------------------------------
@@ -79,7 +80,7 @@ static lc_status copy_block(lc_ctx *c, cl_mem dst, size_t dso, size_t dst_row, s
     LC_SET(k, 8, o);
     LC_SET(k, 9, l);
     LC_SET(k, 10, acc);
-    return lc_launch1(c, k, "copy_block", outer * ((len + 3) / 4));
+    return lc_launch1(c, k, "copy_block", outer * ((len + 63) / 64));
 }
 
 // x as (outer, n * inner) around axis.
@@ -197,8 +198,13 @@ lc_status lc_split(lc_ctx *c, lc_tensor **a, lc_tensor **b, lc_tensor *x, int ax
 static lc_status permute_launch(lc_ctx *c, cl_mem y, size_t yoff, cl_mem x, size_t xoff,
                                 size_t total, int n, const int64_t *ydim, const int64_t *xstride,
                                 int acc) {
+    // x's contiguous dim at y dim a, not y's last: the tiled transpose kernel
+    int a = -1;
+    for (int i = 0; i < n; i++)
+        if (xstride[i] == 1 && ydim[i] > 1) a = i;
+    int tiled = a >= 0 && a < n - 1 && ydim[n - 1] > 1;
     cl_kernel k;
-    LC_TRY(lc_kernel(c, &k, "misc", "permute"));
+    LC_TRY(lc_kernel(c, &k, "misc", tiled ? "permute_tile" : "permute"));
     cl_int8 d, s;
     memset(&d, 0, sizeof d);
     memset(&s, 0, sizeof s);
@@ -207,6 +213,20 @@ static lc_status permute_launch(lc_ctx *c, cl_mem y, size_t yoff, cl_mem x, size
         s.s[i] = (cl_int)xstride[i];
     }
     int yo = lc_i(yoff), xo = lc_i(xoff), t = lc_i(total);
+    if (tiled) {
+        size_t tiles = total / (size_t)(ydim[a] * ydim[n - 1]) * (size_t)((ydim[a] + 7) / 8) *
+                       (size_t)((ydim[n - 1] + 7) / 8);
+        LC_SET(k, 0, y);
+        LC_SET(k, 1, yo);
+        LC_SET(k, 2, x);
+        LC_SET(k, 3, xo);
+        LC_SET(k, 4, n);
+        LC_SET(k, 5, d);
+        LC_SET(k, 6, s);
+        LC_SET(k, 7, a);
+        LC_SET(k, 8, acc);
+        return lc_launch1(c, k, "permute", tiles);
+    }
     LC_SET(k, 0, y);
     LC_SET(k, 1, yo);
     LC_SET(k, 2, x);
@@ -390,4 +410,80 @@ lc_status lc_time_embedding(lc_ctx *c, lc_tensor **y, lc_tensor *t, int dim, flo
     LC_SET(k, 4, dim);
     LC_SET(k, 5, lp);
     return lc_launch1(c, k, "time_embedding", (size_t)n * dim);
+}
+
+// --- upsample + concat (ops_upcat.h) ---------------------------------------------------
+// Node: in = {a, b}; iv = N, Ca, Cb, H, W, f.
+static lc_status upcat_bw(lc_ctx *c, lc_node *nd) {
+    lc_tensor *a = nd->in[0], *b = nd->in[1];
+    int wa, aa = 0, wb, ab = 0;
+    cl_mem ga = NULL, gb = NULL, gy;
+    size_t gao = 0, gbo = 0, gyo;
+    LC_TRY(lc_grad_target(c, a, &wa, &ga, &gao, &aa));
+    LC_TRY(lc_grad_target(c, b, &wb, &gb, &gbo, &ab));
+    if (!wa && !wb) return LC_OK;
+    lc_grad_source(nd->out, &gy, &gyo);
+    if (!wa) ga = gy, gao = 0;
+    if (!wb) gb = gy, gbo = 0;
+    int dao = lc_i(gao), dbo = lc_i(gbo), dyo = lc_i(gyo), N = (int)nd->iv[0], Ca = (int)nd->iv[1],
+        Cb = (int)nd->iv[2], H = (int)nd->iv[3], W = (int)nd->iv[4], f = (int)nd->iv[5];
+    cl_kernel k;
+    LC_TRY(lc_kernel(c, &k, "misc", "upcat_bwd"));
+    LC_SET(k, 0, ga);
+    LC_SET(k, 1, dao);
+    LC_SET(k, 2, wa);
+    LC_SET(k, 3, aa);
+    LC_SET(k, 4, gb);
+    LC_SET(k, 5, dbo);
+    LC_SET(k, 6, wb);
+    LC_SET(k, 7, ab);
+    LC_SET(k, 8, gy);
+    LC_SET(k, 9, dyo);
+    LC_SET(k, 10, N);
+    LC_SET(k, 11, Ca);
+    LC_SET(k, 12, Cb);
+    LC_SET(k, 13, H);
+    LC_SET(k, 14, W);
+    LC_SET(k, 15, f);
+    return lc_launch1(c, k, "upsample_concat_bwd", (size_t)N * (Ca + Cb));
+}
+
+lc_status lc_upsample_concat(lc_ctx *c, lc_tensor **y, lc_tensor *a, lc_tensor *b, int f) {
+    *y = NULL;
+    if (a->ndim != 4 || b->ndim != 4 || f < 1 || b->shape[0] != a->shape[0] ||
+        b->shape[2] != a->shape[2] * f || b->shape[3] != a->shape[3] * f)
+        return lc_fail(LC_ERR_SHAPE,
+                       "upsample_concat: a %s upsampled by %d does not match b %s in N, H, W",
+                       lc_shape_str(a, (char[96]){0}, 96), f, lc_shape_str(b, (char[96]){0}, 96));
+    if (a->dtype != LC_F32 || b->dtype != LC_F32)
+        return lc_shape_fail("upsample_concat", "needs float32 tensors:", a, b);
+    int64_t N = a->shape[0], Ca = a->shape[1], Cb = b->shape[1], H = a->shape[2], W = a->shape[3];
+    lc_tensor *in[2] = {a, b};
+    LC_TRY(lc_tensor_out(c, y, 4, (int64_t[]){N, Ca + Cb, H * f, W * f}, in, 2));
+    LC_TRY(lc_check_numel("upsample_concat", *y));
+    cl_kernel k;
+    LC_TRY(lc_kernel(c, &k, "misc", "upcat_fwd"));
+    int yo = lc_i((*y)->off), ao = lc_i(a->off), bo = lc_i(b->off), n = (int)N, ca = (int)Ca,
+        cb = (int)Cb, h = (int)H, w = (int)W;
+    LC_SET(k, 0, (*y)->buf);
+    LC_SET(k, 1, yo);
+    LC_SET(k, 2, a->buf);
+    LC_SET(k, 3, ao);
+    LC_SET(k, 4, b->buf);
+    LC_SET(k, 5, bo);
+    LC_SET(k, 6, n);
+    LC_SET(k, 7, ca);
+    LC_SET(k, 8, cb);
+    LC_SET(k, 9, h);
+    LC_SET(k, 10, w);
+    LC_SET(k, 11, f);
+    LC_TRY(lc_launch1(c, k, "upsample_concat", (size_t)N * (Ca + Cb)));
+    lc_node *nd;
+    LC_TRY(lc_record(c, &nd, "upsample_concat", upcat_bw, *y, in, 2));
+    if (nd) {
+        int64_t v[6] = {N, Ca, Cb, H, W, f};
+        for (int i = 0; i < 6; i++)
+            nd->iv[i] = v[i];
+    }
+    return LC_OK;
 }

@@ -14,8 +14,10 @@
     X(cross_entropy) X(bce_logits) X(mse) X(kl_normal) X(kl_gauss)                                 \
     X(conv2d) X(conv2d_relu) X(conv2d_tanh) X(conv_transpose2d) X(max_pool2d) X(avg_pool2d)        \
     X(upsample_nearest) X(group_norm) X(layer_norm) X(embedding) X(concat) X(split) X(permute)      \
+    X(permute_tiles)                                                                               \
     X(dropout) X(attention) X(attention_causal) X(time_embedding)                                \
     X(group_norm_silu_add) X(group_norm_add) X(group_norm_silu)                                    \
+    X(group_norm_silu_resid) X(attention_cm) X(upsample_concat)                                    \
     X(attention_qkv) X(attention_qkv_causal) X(info_nce) X(info_nce_clamped)
 // clang-format on
 
