@@ -82,3 +82,61 @@ __kernel void norm_bwd_affine(__global float *dgamma, int dgo, int acc_g,
     dgamma[dgo + ch] = acc_g ? dgamma[dgo + ch] + sg : sg;
     dbeta[dbo + ch] = acc_b ? dbeta[dbo + ch] + sb : sb;
 }
+
+// LayerNorm's affine gradients (G = 1, S = 1: channel = element) in two passes, no atomics.
+// norm_bwd_affine walks one column per work item (a stride-L scalar read); here a work item
+// sums four neighbouring channels over a chunk of rows as float4, writing partial
+// (chunks, 2, L): the sums of dy * xhat, then of dy; norm_affine_sum adds the chunks in a
+// fixed order (deterministic).
+static float4 norm_load4(__global const float *p, int i, int n) {
+    if (i + 3 < n) return vload4(0, p + i);
+    float4 v = (float4)(0.0f);
+    v.x = p[i];
+    if (i + 1 < n) v.y = p[i + 1];
+    if (i + 2 < n) v.z = p[i + 2];
+    return v;
+}
+
+static void norm_store4(__global float *p, int i, int n, float4 v) {
+    if (i + 3 < n) {
+        vstore4(v, 0, p + i);
+        return;
+    }
+    p[i] = v.x;
+    if (i + 1 < n) p[i + 1] = v.y;
+    if (i + 2 < n) p[i + 2] = v.z;
+}
+
+__kernel void norm_affine_rows(__global float *partial, __global const float *dy, int dyo,
+                               __global const float *x, int xo, __global const float *stats,
+                               int R, int L, int chunk_rows) {
+    int per = (L + 3) / 4, id = get_global_id(0);
+    int chunk = id / per, e = (id - chunk * per) * 4;
+    int r0 = chunk * chunk_rows, r1 = min(R, r0 + chunk_rows);
+    if (r0 >= R) return;
+    float4 sg = (float4)(0.0f), sb = (float4)(0.0f);
+    for (int r = r0; r < r1; r++) {
+        float mean = stats[2 * r], rstd = stats[2 * r + 1];
+        float4 g = norm_load4(dy + dyo + (size_t)r * L, e, L);
+        float4 v = norm_load4(x + xo + (size_t)r * L, e, L);
+        sg += g * ((v - mean) * rstd);
+        sb += g;
+    }
+    __global float *out = partial + (size_t)chunk * 2 * L;
+    norm_store4(out, e, L, sg);
+    norm_store4(out + L, e, L, sb);
+}
+
+__kernel void norm_affine_sum(__global float *dgamma, int dgo, int acc_g, __global float *dbeta,
+                              int dbo, int acc_b, __global const float *partial, int chunks,
+                              int L) {
+    int e = get_global_id(0);
+    if (e >= L) return;
+    float sg = 0.0f, sb = 0.0f;
+    for (int k = 0; k < chunks; k++) {
+        sg += partial[(size_t)k * 2 * L + e];
+        sb += partial[(size_t)k * 2 * L + L + e];
+    }
+    dgamma[dgo + e] = acc_g ? dgamma[dgo + e] + sg : sg;
+    dbeta[dbo + e] = acc_b ? dbeta[dbo + e] + sb : sb;
+}

@@ -2,6 +2,41 @@
 // normalised together. Forward and backward side by side.
 #include "tensor/tensor_internal.h"
 
+// LayerNorm's dgamma, dbeta (L) (+)= sums over the R rows of dy * xhat and dy: partial sums
+// over chunks of rows (float4 over channels), then the chunks added (cl/norm.cl).
+static lc_status layer_norm_affine_bw(lc_ctx *c, cl_mem gg, size_t ggo, int ag, cl_mem gb,
+                                      size_t gbo, int ab, cl_mem gy, int dyo, const lc_tensor *x,
+                                      cl_mem stats, int R, int L) {
+    // ~64 chunks: enough work items for every core, few partial rows to add.
+    int chunk_rows = (R + 63) / 64, chunks = (R + chunk_rows - 1) / chunk_rows;
+    cl_mem partial;
+    LC_TRY(lc_scratch(c, &partial, (size_t)chunks * 2 * (size_t)L));
+    cl_kernel k;
+    LC_TRY(lc_kernel(c, &k, "norm", "norm_affine_rows"));
+    int xo = lc_i(x->off), dgo = lc_i(ggo), dbo = lc_i(gbo);
+    LC_SET(k, 0, partial);
+    LC_SET(k, 1, gy);
+    LC_SET(k, 2, dyo);
+    LC_SET(k, 3, x->buf);
+    LC_SET(k, 4, xo);
+    LC_SET(k, 5, stats);
+    LC_SET(k, 6, R);
+    LC_SET(k, 7, L);
+    LC_SET(k, 8, chunk_rows);
+    LC_TRY(lc_launch1(c, k, "norm_affine_rows", (size_t)chunks * (size_t)((L + 3) / 4)));
+    LC_TRY(lc_kernel(c, &k, "norm", "norm_affine_sum"));
+    LC_SET(k, 0, gg);
+    LC_SET(k, 1, dgo);
+    LC_SET(k, 2, ag);
+    LC_SET(k, 3, gb);
+    LC_SET(k, 4, dbo);
+    LC_SET(k, 5, ab);
+    LC_SET(k, 6, partial);
+    LC_SET(k, 7, chunks);
+    LC_SET(k, 8, L);
+    return lc_launch1(c, k, "norm_affine_sum", (size_t)L);
+}
+
 // Node: iv = R, L, G, cpg, S; saved[0] = stats (R, 2): mean, rstd. in = {x, gamma, beta}.
 static lc_status norm_bw(lc_ctx *c, lc_node *nd) {
     lc_tensor *x = nd->in[0], *gamma = nd->in[1], *beta = nd->in[2];
@@ -49,6 +84,8 @@ static lc_status norm_bw(lc_ctx *c, lc_node *nd) {
     LC_TRY(lc_scratch(c, &junk, (size_t)G * cpg));
     if (!wg) gg = junk, ggo = 0, ag = 0;
     if (!wb) gb = junk, gbo = 0, ab = 0;
+    if (G == 1 && S == 1)
+        return layer_norm_affine_bw(c, gg, ggo, ag, gb, gbo, ab, gy, dyo, x, stats, R, L);
     cl_kernel k;
     LC_TRY(lc_kernel(c, &k, "norm", "norm_bwd_affine"));
     int dgo = lc_i(ggo), dbo = lc_i(gbo);

@@ -13,7 +13,8 @@
     X(sum) X(mean) X(mean_axis0) X(mean_all) X(softmax) X(log_softmax)                             \
     X(cross_entropy) X(bce_logits) X(mse) X(kl_normal) X(kl_gauss)                                 \
     X(conv2d) X(conv2d_relu) X(conv2d_tanh) X(conv_transpose2d) X(max_pool2d) X(avg_pool2d)        \
-    X(upsample_nearest) X(group_norm) X(layer_norm) X(embedding) X(concat) X(split) X(permute)      \
+    X(upsample_nearest) X(group_norm) X(layer_norm) X(layer_norm_rows) X(embedding) X(concat)      \
+    X(split) X(permute)                                                                            \
     X(permute_tiles)                                                                               \
     X(dropout) X(attention) X(attention_causal) X(time_embedding)                                \
     X(group_norm_silu_add) X(group_norm_add) X(group_norm_silu)                                    \

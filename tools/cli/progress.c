@@ -6,15 +6,31 @@
 #include <stdio.h>
 #include <string.h>
 #include <sys/ioctl.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "cli.h"
 
 static volatile sig_atomic_t interrupted;
+static struct timespec first_interrupt; // written by the handler before `interrupted`
 
+// The first SIGINT asks for a clean stop (finish the step, save); a second one ends the
+// program at once, unless it follows the first within half a second: that is the same
+// interrupt delivered twice, as timeout(1) does (to the program, then to its process
+// group), and dying on it would lose the checkpoint the first one asked for.
 static void on_sigint(int sig) {
-    (void)sig;
-    interrupted = 1;
+    struct timespec now;
+    clock_gettime(CLOCK_MONOTONIC, &now);
+    if (!interrupted) {
+        first_interrupt = now;
+        interrupted = 1;
+        return;
+    }
+    double dt = (double)(now.tv_sec - first_interrupt.tv_sec) +
+                1e-9 * (double)(now.tv_nsec - first_interrupt.tv_nsec);
+    if (dt < 0.5) return;
+    signal(sig, SIG_DFL);
+    raise(sig);
 }
 
 void cli_sigint_install(void) {
@@ -22,9 +38,7 @@ void cli_sigint_install(void) {
     memset(&sa, 0, sizeof sa);
     sa.sa_handler = on_sigint;
     sigemptyset(&sa.sa_mask);
-    // The first Ctrl-C asks for a clean stop; the handler then resets, so a
-    // second Ctrl-C ends the program at once.
-    sa.sa_flags = SA_RESETHAND;
+    sa.sa_flags = 0;
     sigaction(SIGINT, &sa, NULL);
 }
 
