@@ -16,7 +16,7 @@ void lc_dif_sample_options_default(lc_dif_sample_options *o) {
     o->steps = 50;
     o->eta = 0.0;
     o->cls = -1;
-    o->guidance = 1.0;
+    o->guidance = 1.0; // the CLI's default for image models is LC_DIF_GUIDANCE_DEFAULT
 }
 
 // eps (rows, dim) on the device for x (rows, dim) at timestep t. y (rows) or NULL.

@@ -60,7 +60,7 @@ int dif_cli_points(float **xy, int32_t **labels, int64_t *n, char *canonical, si
     return 0;
 }
 
-static bool given(int argc, char **argv, const char *opt) {
+bool dif_cli_given(int argc, char **argv, const char *opt) {
     for (int i = 0; i < argc; i++)
         if (!strcmp(argv[i], opt)) return true;
     return false;
@@ -155,12 +155,13 @@ int cmd_train_diffusion(int argc, char **argv) {
                          data);
     }
     // 2-D toys: defaults that measure well on moons (MMD 0.063 vs a floor of 0.030)
-    if (pts && !given(argc, argv, "--config")) {
-        if (!given(argc, argv, "--epochs") && !given(argc, argv, "--iters")) opts.iters = 3000;
-        if (!given(argc, argv, "--lr")) opts.lr = 3e-3;
-        if (!given(argc, argv, "--batch")) opts.batch = 256;
-        if (!given(argc, argv, "--ema")) opts.ema = 0.995;
-        if (!given(argc, argv, "--lr-schedule")) opts.lr_schedule = "cosine";
+    if (pts && !dif_cli_given(argc, argv, "--config")) {
+        if (!dif_cli_given(argc, argv, "--epochs") && !dif_cli_given(argc, argv, "--iters"))
+            opts.iters = 3000;
+        if (!dif_cli_given(argc, argv, "--lr")) opts.lr = 3e-3;
+        if (!dif_cli_given(argc, argv, "--batch")) opts.batch = 256;
+        if (!dif_cli_given(argc, argv, "--ema")) opts.ema = 0.995;
+        if (!dif_cli_given(argc, argv, "--lr-schedule")) opts.lr_schedule = "cosine";
     }
     lc_device *dev = NULL;
     lc_diffusion *m = NULL;

@@ -22,11 +22,12 @@ static struct {
     long n, steps, cls, seed, batch;
     double eta, guidance, bandwidth;
 } o;
+static bool guidance_given; // --guidance on the command line (else: the default for the model)
 
 static void defaults(void) {
     memset(&o, 0, sizeof o);
     o.cls = -1;
-    o.guidance = 1.0;
+    o.guidance = LC_DIF_GUIDANCE_DEFAULT;
     o.bandwidth = 0.2;
     o.sampler = "ddim";
 }
@@ -158,6 +159,7 @@ static int use_prompt(lc_diffusion *m, const char *verb) {
 
 int cmd_sample_diffusion(int argc, char **argv) {
     defaults();
+    guidance_given = dif_cli_given(argc, argv, "--guidance");
     o.n = 64;
     const cli_opt opts[] = {
         {"--n", OPT_INT, &o.n, "number of samples", "N"},
@@ -168,7 +170,8 @@ int cmd_sample_diffusion(int argc, char **argv) {
          "class of every sample (-1: a conditional model cycles through the classes)", "K"},
         {"--prompt", OPT_STRING, &o.prompt, "text-conditioned model: the caption to draw", "TEXT"},
         {"--guidance", OPT_FLOAT, &o.guidance,
-         "classifier-free guidance w: eps_u + w (eps_c - eps_u); 1 plain conditional", "W"},
+         "classifier-free guidance w: eps_u + w (eps_c - eps_u); 1 plain conditional (default 4)",
+         "W"},
         {"--seed", OPT_INT, &o.seed, "seed of the noise", "S"},
         {"--batch", OPT_INT, &o.batch, "samples per device batch (0: 256)", "B"},
         {"--out", OPT_STRING, &o.out, "x.png (grid) or, for 2-D models, x.csv (+ x.png scatter)",
@@ -208,7 +211,8 @@ int cmd_sample_diffusion(int argc, char **argv) {
                : so.sampler == LC_DIF_DDPM ? c->T
                                            : (c->T < 50 ? c->T : 50);
     so.eta = so.sampler == LC_DIF_DDIM ? o.eta : 1.0;
-    so.guidance = o.guidance;
+    // LC_DIF_GUIDANCE_DEFAULT measured best for images; a 2-D model keeps w = 1.
+    so.guidance = c->net == LC_DIF_NET_MLP && !guidance_given ? 1.0 : o.guidance;
     so.seed = (uint64_t)(o.seed >= 0 ? o.seed : 0);
     so.batch = o.batch;
     const char *err = NULL;
@@ -339,7 +343,7 @@ static int eval_points(lc_diffusion *m) {
     lc_dif_sample_options_default(&so);
     so.steps = o.steps > 0 ? (int)o.steps : 50;
     so.seed = (uint64_t)(o.seed > 0 ? o.seed : 0);
-    so.guidance = o.guidance;
+    so.guidance = guidance_given ? o.guidance : 1.0; // 2-D models: plain conditional
     if (!rc) {
         lc_status s = lc_diffusion_sample(m, x, n, &so);
         if (s != LC_OK) rc = cli_report(s);
@@ -501,7 +505,7 @@ static int eval_judge(lc_diffusion *m) {
     enum { MAX_W = 16 };
     double w[MAX_W];
     int nw = o.guidance_list ? parse_list(w, MAX_W, o.guidance_list) : 1;
-    if (!o.guidance_list) w[0] = 1.0;
+    if (!o.guidance_list) w[0] = LC_DIF_GUIDANCE_DEFAULT;
     if (nw < 1)
         return cli_error("--guidance %s: a number or a list such as 1,2,3 (at most %d)",
                          o.guidance_list, MAX_W);
@@ -576,6 +580,7 @@ static int eval_judge(lc_diffusion *m) {
 }
 
 int cmd_eval_diffusion(int argc, char **argv) {
+    guidance_given = dif_cli_given(argc, argv, "--guidance");
     defaults();
     const cli_opt opts[] = {
         {"--n", OPT_INT, &o.n, "samples (0: 2000; text models 1000)", "N"},
@@ -586,7 +591,7 @@ int cmd_eval_diffusion(int argc, char **argv) {
         {"--judge", OPT_STRING, &o.judge,
          "images: the classifier run that judges samples (text models: the shapes judge run)",
          "RUN"},
-        {"--guidance", OPT_STRING, &o.guidance_list, "images: w, or a list 1,2,3", "W"},
+        {"--guidance", OPT_STRING, &o.guidance_list, "images: w, or a list 1,2,3 (default 4)", "W"},
         OPT_WEIGHTS,
         CLI_COMMON_OPTS,
         {NULL}};
