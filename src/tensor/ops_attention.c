@@ -5,14 +5,14 @@
 #include "tensor/ops_attn_cm.h"
 #include "tensor/tensor_internal.h"
 
-// The arguments both backward kernels take in slots 0..12: (dqkv, dscores, dy, probs, qkv,
-// sizes). Each kernel's own arguments follow from slot 13.
+// The arguments every attention backward kernel (packed multi-head and channel-major) takes
+// in slots 0..8: (dqkv, dscores, dy, probs, qkv); the sizes follow.
 typedef struct {
     cl_mem g, ds, gy, probs, qkv;
     int gof, acc, dyo, qo, B, T, H, D;
 } attn_bwd_args;
 
-static lc_status set_attn_bwd_args(cl_kernel k, const attn_bwd_args *a) {
+static lc_status set_attn_bwd_buffers(cl_kernel k, const attn_bwd_args *a) {
     LC_SET(k, 0, a->g);
     LC_SET(k, 1, a->gof);
     LC_SET(k, 2, a->acc);
@@ -22,6 +22,13 @@ static lc_status set_attn_bwd_args(cl_kernel k, const attn_bwd_args *a) {
     LC_SET(k, 6, a->probs);
     LC_SET(k, 7, a->qkv);
     LC_SET(k, 8, a->qo);
+    return LC_OK;
+}
+
+// The packed multi-head kernels: the buffers, then B, T, H, D in slots 9..12; each kernel's
+// own arguments follow from slot 13.
+static lc_status set_attn_bwd_args(cl_kernel k, const attn_bwd_args *a) {
+    LC_TRY(set_attn_bwd_buffers(k, a));
     LC_SET(k, 9, a->B);
     LC_SET(k, 10, a->T);
     LC_SET(k, 11, a->H);
@@ -102,47 +109,33 @@ lc_status lc_attention_qkv(lc_ctx *c, lc_tensor **y, lc_tensor *qkv, int heads, 
 // Node: in[0] = qkv (B, 3C, T), saved[0] = probs (B, 2, T, Tp) (cl/attention.cl).
 static lc_status attn_cm_bw(lc_ctx *c, lc_node *nd) {
     lc_tensor *qkv = nd->in[0], *probs = nd->saved[0];
-    int wants, acc;
-    cl_mem g, gy, ds;
+    attn_bwd_args a;
+    int wants;
     size_t go, gyo;
-    LC_TRY(lc_grad_target(c, qkv, &wants, &g, &go, &acc));
+    LC_TRY(lc_grad_target(c, qkv, &wants, &a.g, &go, &a.acc));
     if (!wants) return LC_OK;
-    lc_grad_source(nd->out, &gy, &gyo);
-    int B = lc_i(qkv->shape[0]), C = lc_i(qkv->shape[1] / 3), T = lc_i(qkv->shape[2]);
-    int gof = lc_i(go), dyo = lc_i(gyo), qo = lc_i(qkv->off);
+    lc_grad_source(nd->out, &a.gy, &gyo);
+    int C = lc_i(qkv->shape[1] / 3);
+    a.B = lc_i(qkv->shape[0]), a.T = lc_i(qkv->shape[2]), a.H = 1, a.D = C;
+    a.gof = lc_i(go), a.dyo = lc_i(gyo), a.qo = lc_i(qkv->off);
+    a.probs = probs->buf, a.qkv = qkv->buf;
     float scale = 1.0f / sqrtf((float)C);
-    LC_TRY(lc_scratch(c, &ds, probs->numel));
-    cl_kernel k;
-    LC_TRY(lc_kernel(c, &k, "attention", "attn_cm_bwd_rows"));
-    LC_SET(k, 0, g);
-    LC_SET(k, 1, gof);
-    LC_SET(k, 2, acc);
-    LC_SET(k, 3, ds);
-    LC_SET(k, 4, gy);
-    LC_SET(k, 5, dyo);
-    LC_SET(k, 6, probs->buf);
-    LC_SET(k, 7, qkv->buf);
-    LC_SET(k, 8, qo);
-    LC_SET(k, 9, B);
-    LC_SET(k, 10, C);
-    LC_SET(k, 11, T);
-    LC_SET(k, 12, scale);
-    size_t items = (size_t)B * (size_t)((T + 7) / 8); // a work item per 8 positions
-    LC_TRY(lc_launch1(c, k, "attention_cm_bwd_rows", items));
-    LC_TRY(lc_kernel(c, &k, "attention", "attn_cm_bwd_cols"));
-    LC_SET(k, 0, g);
-    LC_SET(k, 1, gof);
-    LC_SET(k, 2, acc);
-    LC_SET(k, 3, ds);
-    LC_SET(k, 4, gy);
-    LC_SET(k, 5, dyo);
-    LC_SET(k, 6, probs->buf);
-    LC_SET(k, 7, qkv->buf);
-    LC_SET(k, 8, qo);
-    LC_SET(k, 9, B);
-    LC_SET(k, 10, C);
-    LC_SET(k, 11, T);
-    return lc_launch1(c, k, "attention_cm_bwd_cols", items);
+    LC_TRY(lc_scratch(c, &a.ds, probs->numel));
+    size_t items = (size_t)a.B * (size_t)((a.T + 7) / 8); // a work item per 8 positions
+    // Both kernels: the buffers, then B, C, T in slots 9..11.
+    static const char *const kernels[2] = {"attn_cm_bwd_rows", "attn_cm_bwd_cols"};
+    static const char *const names[2] = {"attention_cm_bwd_rows", "attention_cm_bwd_cols"};
+    for (int i = 0; i < 2; i++) {
+        cl_kernel k;
+        LC_TRY(lc_kernel(c, &k, "attention", kernels[i]));
+        LC_TRY(set_attn_bwd_buffers(k, &a));
+        LC_SET(k, 9, a.B);
+        LC_SET(k, 10, C);
+        LC_SET(k, 11, a.T);
+        if (i == 0) LC_SET(k, 12, scale); // the rows kernel also takes the softmax scale
+        LC_TRY(lc_launch1(c, k, names[i], items));
+    }
+    return LC_OK;
 }
 
 lc_status lc_attention_cm(lc_ctx *c, lc_tensor **y, lc_tensor *qkv) {
