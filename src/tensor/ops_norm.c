@@ -4,16 +4,15 @@
 
 // LayerNorm's dgamma, dbeta (L) (+)= sums over the R rows of dy * xhat and dy: partial sums
 // over chunks of rows (float4 over channels), then the chunks added (cl/norm.cl).
-static lc_status layer_norm_affine_bw(lc_ctx *c, cl_mem gg, size_t ggo, int ag, cl_mem gb,
-                                      size_t gbo, int ab, cl_mem gy, int dyo, const lc_tensor *x,
-                                      cl_mem stats, int R, int L) {
+static lc_status layer_norm_affine_bw(lc_ctx *c, const lc_affine_grads *ag, cl_mem gy, int dyo,
+                                      const lc_tensor *x, cl_mem stats, int R, int L) {
     // ~64 chunks: enough work items for every core, few partial rows to add.
     int chunk_rows = (R + 63) / 64, chunks = (R + chunk_rows - 1) / chunk_rows;
     cl_mem partial;
     LC_TRY(lc_scratch(c, &partial, (size_t)chunks * 2 * (size_t)L));
     cl_kernel k;
     LC_TRY(lc_kernel(c, &k, "norm", "norm_affine_rows"));
-    int xo = lc_i(x->off), dgo = lc_i(ggo), dbo = lc_i(gbo);
+    int xo = lc_i(x->off), dgo = lc_i(ag->go), dbo = lc_i(ag->bo);
     LC_SET(k, 0, partial);
     LC_SET(k, 1, gy);
     LC_SET(k, 2, dyo);
@@ -25,12 +24,12 @@ static lc_status layer_norm_affine_bw(lc_ctx *c, cl_mem gg, size_t ggo, int ag, 
     LC_SET(k, 8, chunk_rows);
     LC_TRY(lc_launch1(c, k, "norm_affine_rows", (size_t)chunks * (size_t)((L + 3) / 4)));
     LC_TRY(lc_kernel(c, &k, "norm", "norm_affine_sum"));
-    LC_SET(k, 0, gg);
+    LC_SET(k, 0, ag->g);
     LC_SET(k, 1, dgo);
-    LC_SET(k, 2, ag);
-    LC_SET(k, 3, gb);
+    LC_SET(k, 2, ag->acc_g);
+    LC_SET(k, 3, ag->b);
     LC_SET(k, 4, dbo);
-    LC_SET(k, 5, ab);
+    LC_SET(k, 5, ag->acc_b);
     LC_SET(k, 6, partial);
     LC_SET(k, 7, chunks);
     LC_SET(k, 8, L);
@@ -74,27 +73,19 @@ static lc_status norm_bw(lc_ctx *c, lc_node *nd) {
         LC_TRY(lc_launch1(c, k, "norm_bwd_x", (size_t)R));
     }
     if (!affine) return LC_OK;
-    int wg, ag, wb, ab;
-    cl_mem gg, gb, junk;
-    size_t ggo, gbo;
-    LC_TRY(lc_grad_target(c, gamma, &wg, &gg, &ggo, &ag));
-    LC_TRY(lc_grad_target(c, beta, &wb, &gb, &gbo, &ab));
-    if (!wg && !wb) return LC_OK;
-    // The kernel writes both: a scratch row takes the one nobody wants.
-    LC_TRY(lc_scratch(c, &junk, (size_t)G * cpg));
-    if (!wg) gg = junk, ggo = 0, ag = 0;
-    if (!wb) gb = junk, gbo = 0, ab = 0;
-    if (G == 1 && S == 1)
-        return layer_norm_affine_bw(c, gg, ggo, ag, gb, gbo, ab, gy, dyo, x, stats, R, L);
+    lc_affine_grads ag;
+    LC_TRY(lc_affine_grad_targets(c, &ag, &wants, gamma, beta, (size_t)G * cpg));
+    if (!wants) return LC_OK;
+    if (G == 1 && S == 1) return layer_norm_affine_bw(c, &ag, gy, dyo, x, stats, R, L);
     cl_kernel k;
     LC_TRY(lc_kernel(c, &k, "norm", "norm_bwd_affine"));
-    int dgo = lc_i(ggo), dbo = lc_i(gbo);
-    LC_SET(k, 0, gg);
+    int dgo = lc_i(ag.go), dbo = lc_i(ag.bo);
+    LC_SET(k, 0, ag.g);
     LC_SET(k, 1, dgo);
-    LC_SET(k, 2, ag);
-    LC_SET(k, 3, gb);
+    LC_SET(k, 2, ag.acc_g);
+    LC_SET(k, 3, ag.b);
     LC_SET(k, 4, dbo);
-    LC_SET(k, 5, ab);
+    LC_SET(k, 5, ag.acc_b);
     LC_SET(k, 6, gy);
     LC_SET(k, 7, dyo);
     LC_SET(k, 8, x->buf);

@@ -380,6 +380,20 @@ lc_status lc_record(lc_ctx *c, lc_node **node, const char *op, lc_backward_fn bw
     return LC_OK;
 }
 
+lc_status lc_affine_grad_targets(lc_ctx *c, lc_affine_grads *out, int *wants, lc_tensor *gamma,
+                                 lc_tensor *beta, size_t n) {
+    int wg, wb;
+    LC_TRY(lc_grad_target(c, gamma, &wg, &out->g, &out->go, &out->acc_g));
+    LC_TRY(lc_grad_target(c, beta, &wb, &out->b, &out->bo, &out->acc_b));
+    *wants = wg || wb;
+    if (!*wants || (wg && wb)) return LC_OK;
+    cl_mem junk;
+    LC_TRY(lc_scratch(c, &junk, n));
+    if (!wg) out->g = junk, out->go = 0, out->acc_g = 0;
+    if (!wb) out->b = junk, out->bo = 0, out->acc_b = 0;
+    return LC_OK;
+}
+
 lc_status lc_grad_target(lc_ctx *c, lc_tensor *t, int *wants, cl_mem *buf, size_t *off, int *acc) {
     *wants = t && t->requires_grad && t->dtype == LC_F32;
     if (!*wants) return LC_OK;

@@ -43,6 +43,16 @@ lc_status lc_record(lc_ctx *c, lc_node **node, const char *op, lc_backward_fn bw
 // Whether t wants a gradient; if so, where to write it and whether to add to
 // what is there (acc = 1) or overwrite (acc = 0). Allocates/zeroes as needed.
 lc_status lc_grad_target(lc_ctx *c, lc_tensor *t, int *wants, cl_mem *buf, size_t *off, int *acc);
+// Where the gradients of a norm's affine pair (gamma, beta) go, for kernels that write both:
+// a scratch row of n floats stands in for the one nobody wants. *wants = 0 when neither
+// does (nothing else set).
+typedef struct {
+    cl_mem g, b;
+    size_t go, bo;
+    int acc_g, acc_b;
+} lc_affine_grads;
+lc_status lc_affine_grad_targets(lc_ctx *c, lc_affine_grads *out, int *wants, lc_tensor *gamma,
+                                 lc_tensor *beta, size_t n);
 // The upstream gradient of a node's output.
 void lc_grad_source(const lc_tensor *t, cl_mem *buf, size_t *off);
 
