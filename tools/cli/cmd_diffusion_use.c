@@ -24,6 +24,13 @@ static struct {
 } o;
 static bool guidance_given; // --guidance on the command line (else: the default for the model)
 
+// The w to sample with: --guidance, else LC_DIF_GUIDANCE_DEFAULT (measured best for images);
+// a 2-D model keeps w = 1.
+static double guidance_for(const lc_diffusion_config *c) {
+    if (guidance_given) return o.guidance;
+    return c->net == LC_DIF_NET_MLP ? 1.0 : LC_DIF_GUIDANCE_DEFAULT;
+}
+
 static void defaults(void) {
     memset(&o, 0, sizeof o);
     o.cls = -1;
@@ -211,8 +218,7 @@ int cmd_sample_diffusion(int argc, char **argv) {
                : so.sampler == LC_DIF_DDPM ? c->T
                                            : (c->T < 50 ? c->T : 50);
     so.eta = so.sampler == LC_DIF_DDIM ? o.eta : 1.0;
-    // LC_DIF_GUIDANCE_DEFAULT measured best for images; a 2-D model keeps w = 1.
-    so.guidance = c->net == LC_DIF_NET_MLP && !guidance_given ? 1.0 : o.guidance;
+    so.guidance = guidance_for(c);
     so.seed = (uint64_t)(o.seed >= 0 ? o.seed : 0);
     so.batch = o.batch;
     const char *err = NULL;
@@ -343,7 +349,7 @@ static int eval_points(lc_diffusion *m) {
     lc_dif_sample_options_default(&so);
     so.steps = o.steps > 0 ? (int)o.steps : 50;
     so.seed = (uint64_t)(o.seed > 0 ? o.seed : 0);
-    so.guidance = guidance_given ? o.guidance : 1.0; // 2-D models: plain conditional
+    so.guidance = guidance_for(c);
     if (!rc) {
         lc_status s = lc_diffusion_sample(m, x, n, &so);
         if (s != LC_OK) rc = cli_report(s);
