@@ -34,7 +34,8 @@ expect1 "cannot create a folder beside it" -- "$cli" data shapes --n 5 --out "$t
 # Grids.
 expect 0 '"count":16' -- "$cli" data grid "$tmp/shapes" --n 16 --out "$tmp/grid.png" --json
 [ -s "$tmp/grid.png" ] || fail "grid.png not written"
-expect1 "holds sequences, not images" -- "$cli" data grid words --out "$tmp/w.png"
+printf 'hello\nworld\n' > "$tmp/seq.txt" # a text file, not /usr/share/dict/words: no package needed
+expect1 "holds sequences, not images" -- "$cli" data grid "$tmp/seq.txt" --out "$tmp/w.png"
 [ ! -e "$tmp/w.png" ] || fail "a grid was written for sequences"
 expect1 "$tmp/nodir/g.png" -- "$cli" data grid shapes --n 4 --out "$tmp/nodir/g.png"
 

@@ -212,10 +212,18 @@ def judge_accuracy(diff, model, judge, n, w, seed=0, batch=250):
     return correct / n
 
 
+def sync():
+    """Waits for queued GPU work (with --device cuda), so that a timer measures it."""
+    if torch.cuda.is_available() and torch.get_default_device().type == "cuda":
+        torch.cuda.synchronize()
+
+
 def sampling_speed(diff, model, n, w):
     y = torch.arange(n) % model.n_classes
+    sync()
     t0 = time.perf_counter()
     diff.ddim(model, y, w=w)
+    sync()
     return n / (time.perf_counter() - t0)
 
 
@@ -248,12 +256,14 @@ def torch_step_ms(args, model, ema, opt, diff, xtr, ytr, steps):
     times = []
     for _ in range(steps + 2):
         idx = torch.randint(0, len(xtr), (args.batch,))
+        sync()
         t0 = time.perf_counter()
         loss = diff.loss(model, xtr[idx], ytr[idx])
         opt.zero_grad(set_to_none=True)
         loss.backward()
         opt.step()
         ema_update(ema, model, args.ema)
+        sync()
         times.append(time.perf_counter() - t0)
     return 1e3 * statistics.median(times[2:])
 
@@ -368,8 +378,16 @@ def main():
                    help="EMA decay min(ema, (1+t)/(N+t)) as latentcl's --ema-warmup (0: off)")
     p.add_argument("--seed", type=int, default=0)
     p.add_argument("--save", help="write the trained weights (torch.save) here")
+    p.add_argument("--device", default="cpu",
+                   help="torch device; cuda only for --time (the GPU side-by-side, no BLAS check)")
     args = p.parse_args()
-    libs = require_fast_blas()
+    if args.device != "cpu":
+        if not args.time or args.steps or args.minutes or args.check:
+            sys.exit("--device %s: only with --time" % args.device)
+        torch.set_default_device(args.device)
+        libs = []
+    else:
+        libs = require_fast_blas()
     torch.manual_seed(args.seed)
     diff = Diffusion()
     model = UNet()
@@ -380,8 +398,8 @@ def main():
         if args.check:
             return check(args, diff, judge, tmp)
         x, y = fashion_mnist("train")
-        xtr = torch.from_numpy(x).unsqueeze(1) * 2 - 1
-        ytr = torch.from_numpy(y)
+        xtr = (torch.from_numpy(x).unsqueeze(1) * 2 - 1).to(args.device)
+        ytr = torch.from_numpy(y).to(args.device)
         if args.time:
             time_side_by_side(args, model, diff, xtr, ytr)
         if args.steps or args.minutes:
