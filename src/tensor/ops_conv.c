@@ -1,6 +1,9 @@
-// Convolutions (im2col + GEMM), transposed convolutions, pooling and nearest
-// upsampling (cl/conv.cl), NCHW. Forward and backward side by side.
+// Convolutions (im2col + GEMM; stride 1 on a CPU device: conv_host.c), transposed
+// convolutions, pooling and nearest upsampling (cl/conv.cl), NCHW. Forward and
+// backward side by side.
 #include "latentcl/gemm.h"
+#include "tensor/conv_gpu.h"
+#include "tensor/conv_host.h"
 #include "tensor/tensor_internal.h"
 
 typedef struct {
@@ -10,6 +13,8 @@ typedef struct {
 static lc_status gemm(lc_ctx *c, int ta, int tb, size_t m, size_t n, size_t k, cl_mem a, size_t ao,
                       size_t lda, cl_mem b, size_t bo, size_t ldb, float beta, cl_mem y, size_t yo,
                       size_t ldy) {
+    if (!ta && tb && lc_conv_gpu(c)) // a weight gradient: split its long inner dimension
+        return lc_conv_gpu_gemm_nt(c, m, n, k, a, ao, lda, b, bo, ldb, beta, y, yo, ldy);
     lc_matrix A = {a, ao, lda}, B = {b, bo, ldb}, C = {y, yo, ldy};
     return lc_gemm(lc_ctx_dev(c), ta, tb, m, n, k, 1.0f, A, B, beta, C);
 }
@@ -30,6 +35,7 @@ static lc_status im2col_from(lc_ctx *c, cl_mem cols, cl_mem x, size_t xoff, cons
     LC_TRY(lc_kernel(c, &k, "conv", "im2col"));
     int xo = lc_i(xoff), plane = g->H * g->W;
     int sn = x_is_cols ? plane : g->C * plane, sc = x_is_cols ? g->N * plane : plane;
+    if (lc_conv_gpu(c)) return lc_conv_gpu_im2col(c, cols, x, xoff, &g->N, sn, sc);
     LC_SET(k, 0, cols);
     LC_SET(k, 1, x);
     LC_SET(k, 2, xo);
@@ -60,6 +66,7 @@ static lc_status flip_weights(lc_ctx *c, cl_mem wf, cl_mem w, size_t woff, int O
 
 static lc_status col2im(lc_ctx *c, cl_mem x, size_t xoff, cl_mem cols, const geom *g, int acc,
                         const lc_tensor *b) {
+    if (lc_conv_gpu(c)) return lc_conv_gpu_col2im(c, x, xoff, cols, &g->N, acc, b);
     cl_kernel k;
     LC_TRY(lc_kernel(c, &k, "conv", "col2im"));
     int xo = lc_i(xoff), has_b = b != NULL, bo = b ? lc_i(b->off) : 0;
@@ -78,6 +85,8 @@ static lc_status col2im(lc_ctx *c, cl_mem x, size_t xoff, cl_mem cols, const geo
 // y (N, O, Q) (+)= act(src (O, N*Q) + b).
 static lc_status cols_to_nchw(lc_ctx *c, cl_mem y, size_t yoff, cl_mem src, size_t soff, int N,
                               int O, int Q, const lc_tensor *b, int acc, int act, float alpha) {
+    if (lc_conv_gpu(c))
+        return lc_conv_gpu_cols_to_nchw(c, y, yoff, src, soff, N, O, Q, b, acc, act, alpha);
     cl_kernel k;
     LC_TRY(lc_kernel(c, &k, "conv", "cols_to_nchw"));
     int yo = lc_i(yoff), so = lc_i(soff), has_b = b != NULL, bo = b ? lc_i(b->off) : 0;
@@ -101,6 +110,8 @@ static lc_status cols_to_nchw(lc_ctx *c, cl_mem y, size_t yoff, cl_mem src, size
 // dst (O, N*Q) = y (N, O, Q) * act'(out) (out: the activation's output; unused for NONE).
 static lc_status nchw_to_cols(lc_ctx *c, cl_mem dst, cl_mem y, size_t yoff, int N, int O, int Q,
                               cl_mem out, size_t out_off, int act, float alpha) {
+    if (lc_conv_gpu(c))
+        return lc_conv_gpu_nchw_to_cols(c, dst, y, yoff, N, O, Q, out, out_off, act, alpha);
     cl_kernel k;
     LC_TRY(lc_kernel(c, &k, "conv", "nchw_to_cols"));
     int yo = lc_i(yoff), oo = out ? lc_i(out_off) : 0;
@@ -121,6 +132,7 @@ static lc_status nchw_to_cols(lc_ctx *c, cl_mem dst, cl_mem y, size_t yoff, int 
 // db (+)= the sums over n and q of dy (N, O, Q): g, go, acc from lc_grad_target.
 static lc_status channel_sum_to(lc_ctx *c, cl_mem g, size_t go, int acc, cl_mem dy, size_t dyoff,
                                 int N, int O, int Q) {
+    if (lc_conv_gpu(c)) return lc_conv_gpu_channel_sum(c, g, go, acc, dy, dyoff, N, O, Q);
     cl_kernel k;
     LC_TRY(lc_kernel(c, &k, "conv", "channel_sum"));
     int dbo = lc_i(go), dyo = lc_i(dyoff);
@@ -158,7 +170,8 @@ static lc_status channel_sum(lc_ctx *c, lc_tensor *b, cl_mem dy, size_t dyoff, i
 #define LC_CONV_CHUNK_MIN_COLS 2048
 #endif
 enum { CHUNK_FLOATS = LC_CONV_CHUNK_FLOATS, CHUNK_MIN_COLS = LC_CONV_CHUNK_MIN_COLS };
-static int chunk_images(size_t rows, int Q, int N) {
+static int chunk_images(lc_ctx *c, size_t rows, int Q, int N) {
+    if (lc_conv_gpu(c)) return lc_conv_gpu_chunk(c, rows, Q, N); // a GPU wants one big GEMM
     size_t per_image = rows * (size_t)Q, nb = per_image ? CHUNK_FLOATS / per_image : (size_t)N;
     size_t least = ((size_t)CHUNK_MIN_COLS + Q - 1) / Q;
     if (nb < least) nb = least;
@@ -190,6 +203,16 @@ static geom get_geom(const lc_node *nd) {
 // O (small O made it memory bound). A 1x1 conv (p = 0) needs no im2col at all.
 static int dx_as_conv(const geom *g) { return g->s == 1 && g->KH == g->KW && g->p <= g->KH - 1; }
 
+// On a CPU device with the host GEMM backend, stride-1 convs run as host tasks
+// (conv_host.c): a direct kernel over padded images, no im2col, no GEMM call.
+static int host_path(lc_ctx *c, const geom *g) {
+    // (LATENTCL_CONV=gpu forces the GPU kernels, also on a CPU device: they win.)
+    return !lc_conv_gpu(c) && lc_conv_host_usable(c, g->s, g->KH, g->KW, g->p);
+}
+static lc_conv_host_shape host_shape(const geom *g, int O) {
+    return (lc_conv_host_shape){g->N, g->C, g->H, g->W, O, g->KH, g->KW, g->p, g->OH, g->OW};
+}
+
 static lc_status conv_bw(lc_ctx *c, lc_node *nd) {
     lc_tensor *x = nd->in[0], *w = nd->in[1], *b = nd->in[2], *y = nd->out;
     geom g = get_geom(nd);
@@ -205,10 +228,33 @@ static lc_status conv_bw(lc_ctx *c, lc_node *nd) {
     LC_TRY(lc_grad_target(c, x, &wx, &gx, &gxo, &accx));
     LC_TRY(lc_grad_target(c, w, &ww, &gw, &gwo, &accw));
     if (b) LC_TRY(lc_grad_target(c, b, &wb, &gb, &gbo, &accb));
+    if (host_path(c, &g)) {
+        lc_conv_host_shape hs = host_shape(&g, O);
+        lc_conv_host_grads hg = {.dy = gy,
+                                 .dyo = gyo,
+                                 .y = y->buf,
+                                 .yo = y->off,
+                                 .x = x->buf,
+                                 .xo = x->off,
+                                 .w = w->buf,
+                                 .wo = w->off,
+                                 .gx = wx ? gx : NULL,
+                                 .gxo = gxo,
+                                 .accx = accx,
+                                 .gw = ww ? gw : NULL,
+                                 .gwo = gwo,
+                                 .accw = accw,
+                                 .gb = wb ? gb : NULL,
+                                 .gbo = gbo,
+                                 .accb = accb,
+                                 .act = act,
+                                 .alpha = nd->fv[0]};
+        return lc_conv_host_backward(c, &hs, &hg);
+    }
     int as_conv = wx && dx_as_conv(&g);
     size_t rows = CKK > (size_t)O ? CKK : (size_t)O;
     if (as_conv && OKK > rows) rows = OKK;
-    int nb = chunk_images(rows, Q > P ? Q : P, g.N);
+    int nb = chunk_images(c, rows, Q > P ? Q : P, g.N);
     LC_TRY(lc_scratch(c, &dz, (size_t)O * nb * Q));
     if (ww && !nd->saved[0]) LC_TRY(lc_scratch(c, &cols, CKK * nb * Q));
     if (nd->saved[0]) cols = nd->saved[0]->buf; // the forward's, for the whole batch
@@ -301,17 +347,22 @@ lc_status lc_conv2d_act(lc_ctx *c, lc_tensor **y, lc_tensor *x, lc_tensor *w, lc
     LC_TRY(lc_check_numel("conv2d", x));
     lc_tensor *in[3] = {x, w, b};
     LC_TRY(lc_tensor_out(c, y, 4, (int64_t[]){g.N, O, g.OH, g.OW}, in, 3));
-    int nb = chunk_images(CKK > (size_t)O ? CKK : (size_t)O, Q, g.N);
+    int nb = chunk_images(c, CKK > (size_t)O ? CKK : (size_t)O, Q, g.N);
     lc_tensor *keep = NULL; // one chunk: keep its im2col for the backward
     cl_mem cols, tmp;
-    if (nb == g.N && (*y)->requires_grad) {
+    if (host_path(c, &g)) {
+        lc_conv_host_shape hs = host_shape(&g, O);
+        LC_TRY(lc_conv_host_forward(c, &hs, (*y)->buf, (*y)->off, x->buf, x->off, w->buf, w->off,
+                                    b ? b->buf : NULL, b ? b->off : 0, (int)act, alpha));
+        nb = 0; // no chunks below
+    } else if (nb == g.N && (*y)->requires_grad) {
         LC_TRY(lc_tensor_new(c, &keep, 2, (int64_t[]){(int64_t)CKK, (int64_t)NQ}));
         cols = keep->buf;
     } else {
         LC_TRY(lc_scratch(c, &cols, CKK * nb * Q));
     }
-    LC_TRY(lc_scratch(c, &tmp, (size_t)O * nb * Q));
-    for (int n0 = 0; n0 < g.N; n0 += nb) { // y[chunk] = act(W cols[chunk] + b)
+    if (nb) LC_TRY(lc_scratch(c, &tmp, (size_t)O * nb * Q));
+    for (int n0 = 0; nb && n0 < g.N; n0 += nb) { // y[chunk] = act(W cols[chunk] + b)
         geom gc = g;
         gc.N = g.N - n0 < nb ? g.N - n0 : nb;
         size_t mq = (size_t)gc.N * Q;
@@ -357,7 +408,7 @@ static lc_status convt_bw(lc_ctx *c, lc_node *nd) {
     LC_TRY(lc_grad_target(c, x, &wx, &gx, &gxo, &accx));
     LC_TRY(lc_grad_target(c, w, &ww, &gw, &gwo, &accw));
     if (!wx && !ww) return LC_OK;
-    int nb = chunk_images(OKK > (size_t)Cin ? OKK : (size_t)Cin, Q, g.N);
+    int nb = chunk_images(c, OKK > (size_t)Cin ? OKK : (size_t)Cin, Q, g.N);
     LC_TRY(lc_scratch(c, &dcols, OKK * nb * Q));
     if (ww) LC_TRY(lc_scratch(c, &xc, (size_t)Cin * nb * Q));
     if (wx) LC_TRY(lc_scratch(c, &dxc, (size_t)Cin * nb * Q));
@@ -406,7 +457,7 @@ lc_status lc_conv_transpose2d(lc_ctx *c, lc_tensor **y, lc_tensor *x, lc_tensor 
     LC_TRY(lc_check_numel("conv_transpose2d", x));
     lc_tensor *in[3] = {x, w, b};
     LC_TRY(lc_tensor_out(c, y, 4, (int64_t[]){N, O, OH, OW}, in, 3));
-    int Q = H * W, nb = chunk_images(OKK > (size_t)Cin ? OKK : (size_t)Cin, Q, N);
+    int Q = H * W, nb = chunk_images(c, OKK > (size_t)Cin ? OKK : (size_t)Cin, Q, N);
     cl_mem cols, xc;
     LC_TRY(lc_scratch(c, &cols, OKK * nb * Q));
     LC_TRY(lc_scratch(c, &xc, (size_t)Cin * nb * Q));

@@ -1,4 +1,5 @@
 // GroupNorm + shift + activation in one pass each way (cl/gn_act.cl; ops_gn_act.h).
+#include "tensor/conv_gpu.h"
 #include "tensor/ops_gn_act.h"
 #include "tensor/tensor_internal.h"
 
@@ -27,7 +28,11 @@ static lc_status gn_act_bw(lc_ctx *c, lc_node *nd) {
         zo = 0;
     }
     cl_kernel k;
-    LC_TRY(lc_kernel(c, &k, "gn_act", "gn_act_bwd"));
+    int gpu = lc_conv_gpu(c); // cl/conv_gpu.cl: one work-group per row
+    if (gpu)
+        LC_TRY(lc_kernel(c, &k, "conv_gpu", "gn_act_bwd_g"));
+    else
+        LC_TRY(lc_kernel(c, &k, "gn_act", "gn_act_bwd"));
     int dxo = lc_i(gxo), dao = lc_i(gao), dyo = lc_i(gyo), xo = lc_i(x->off), has_add = add != NULL,
         ao = add ? lc_i(add->off) : 0, gmo = lc_i(gamma->off), bto = lc_i(beta->off);
     cl_mem ab = add ? add->buf : x->buf, stats = nd->saved[0]->buf;
@@ -59,7 +64,8 @@ static lc_status gn_act_bw(lc_ctx *c, lc_node *nd) {
     LC_SET(k, 25, G);
     LC_SET(k, 26, S);
     LC_SET(k, 27, act);
-    LC_TRY(lc_launch1(c, k, "gn_act_bwd", (size_t)N * G));
+    LC_TRY(gpu ? lc_launch_groups(c, k, "gn_act_bwd_gpu", (size_t)N * G)
+               : lc_launch1(c, k, "gn_act_bwd", (size_t)N * G));
     lc_affine_grads ag;
     int wants_affine;
     LC_TRY(lc_affine_grad_targets(c, &ag, &wants_affine, gamma, beta, (size_t)C));
@@ -100,7 +106,11 @@ lc_status lc_group_norm_act(lc_ctx *c, lc_tensor **y, lc_tensor *x, lc_tensor *a
     LC_TRY(lc_tensor_new(c, &stats, 2, (int64_t[]){N * G, 2}));
     LC_TRY(lc_tensor_out(c, y, x->ndim, x->shape, in, 4));
     cl_kernel k;
-    LC_TRY(lc_kernel(c, &k, "gn_act", "gn_act_fwd"));
+    int gpu = lc_conv_gpu(c); // cl/conv_gpu.cl: one work-group per row
+    if (gpu)
+        LC_TRY(lc_kernel(c, &k, "conv_gpu", "gn_act_fwd_g"));
+    else
+        LC_TRY(lc_kernel(c, &k, "gn_act", "gn_act_fwd"));
     int yo = lc_i((*y)->off), xo = lc_i(x->off), has_add = add != NULL,
         ao = add ? lc_i(add->off) : 0, gmo = lc_i(gamma->off), bto = lc_i(beta->off), n = (int)N,
         ch = (int)C;
@@ -123,7 +133,8 @@ lc_status lc_group_norm_act(lc_ctx *c, lc_tensor **y, lc_tensor *x, lc_tensor *a
     LC_SET(k, 15, S);
     LC_SET(k, 16, a);
     LC_SET(k, 17, eps);
-    LC_TRY(lc_launch1(c, k, "gn_act_fwd", (size_t)N * G));
+    LC_TRY(gpu ? lc_launch_groups(c, k, "gn_act_fwd_gpu", (size_t)N * G)
+               : lc_launch1(c, k, "gn_act_fwd", (size_t)N * G));
     lc_node *nd;
     LC_TRY(lc_record(c, &nd, "group_norm_act", gn_act_bw, *y, in, 4));
     if (nd) {
