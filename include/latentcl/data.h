@@ -147,6 +147,14 @@ lc_status lc_shapes_generate(lc_dataset *out, lc_shapes_item *items, int64_t fir
 lc_status lc_shapes_write_folder(const char *dir, int64_t first, int64_t n, uint64_t seed);
 // The index where the test split starts: test items never collide with training items.
 #define LC_SHAPES_TEST_FIRST ((int64_t)1 << 40)
+// The n first items from `first` on with exactly shapes_per_image shapes (1 or 2; 0: the
+// generator's mix, = lc_shapes_generate): the sets "shapes-one" and "shapes-two". items (n)
+// may be NULL; else the kept items' attributes are stored there.
+lc_status lc_shapes_generate_per_image(lc_dataset *out, lc_shapes_item *items, int64_t first,
+                                       int64_t n, uint64_t seed, int shapes_per_image);
+// Shapes per image of a --data spec: "shapes" 0 (the mix), "shapes-one" 1, "shapes-two" 2;
+// -1 for anything else.
+int lc_data_shapes_spec(const char *spec);
 
 // ---- sequences (HMMs) ----------------------------------------------------------------
 
@@ -268,15 +276,18 @@ typedef struct {
     lc_dataset images;      // kind == LC_DATA_IMAGES
     lc_sequences sequences; // kind == LC_DATA_SEQUENCES
     char *source;           // what was opened: "fashion-mnist train (/usr/share/...)"
+    // shapes sets: the generator's attributes of each item (images.n), else NULL
+    lc_shapes_item *shapes_items;
 } lc_data;
 
 // Opens a --data argument:
-//   fashion-mnist       $LATENTCL_DATA/fashion-mnist, $LATENTCL_DATA,
-//   /usr/share/datasets/fashion-mnist mnist               the same places with mnist shapes the
-//   shapes generator (seed, count from opt) words               /usr/share/dict/words, lowercase,
-//   alphabet a-z DIR                 IDX files (train-images-idx3-ubyte[.gz]) or PNGs (captions.tsv
-//   or *.png) FILE.csv            numeric sequences / points FILE.txt            text sequences
-//   (opt->text)
+// - fashion-mnist: $LATENTCL_DATA/fashion-mnist, $LATENTCL_DATA or
+//   /usr/share/datasets/fashion-mnist; mnist: the same places with mnist;
+// - shapes: the shapes generator (seed and count from opt; the attributes in shapes_items);
+//   shapes-one, shapes-two: only its items with one (two) shapes;
+// - words: /usr/share/dict/words, lowercase, alphabet a-z;
+// - DIR: IDX files (train-images-idx3-ubyte[.gz]) or PNGs (captions.tsv or *.png);
+// - FILE.csv: numeric sequences / points; FILE.txt: text sequences (opt->text).
 // A folder source has no test split: asking for one is LC_ERR_UNSUPPORTED.
 lc_status lc_data_open(lc_data *out, const char *spec, const lc_data_options *opt);
 void lc_data_free(lc_data *d);

@@ -1,5 +1,5 @@
-// --data NAME|PATH: names (fashion-mnist, mnist, shapes, words), folders (IDX or
-// PNG) and files (.csv numeric sequences, .txt text sequences).
+// --data NAME|PATH: names (fashion-mnist, mnist, shapes, shapes-one, shapes-two, words),
+// folders (IDX or PNG) and files (.csv numeric sequences, .txt text sequences).
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -16,6 +16,7 @@ void lc_data_free(lc_data *d) {
     lc_dataset_free(&d->images);
     lc_sequences_free(&d->sequences);
     free(d->source);
+    free(d->shapes_items);
     memset(d, 0, sizeof *d);
 }
 
@@ -113,6 +114,24 @@ static lc_status open_text(lc_data *out, const char *path, const lc_text_options
     return s == LC_OK ? set_source(out, what, path, opt->split, false) : s;
 }
 
+// shapes, shapes-one, shapes-two: the generator's items (with their attributes).
+static lc_status open_shapes(lc_data *out, const char *spec, const lc_data_options *opt) {
+    bool test = opt->split == LC_SPLIT_TEST;
+    int64_t count = opt->shapes_count > 0 ? opt->shapes_count : test ? 10000 : 60000;
+    out->kind = LC_DATA_IMAGES;
+    if (count > ((int64_t)1 << 26))
+        return lc_fail(LC_ERR_INVALID_ARG, "%s: %lld items requested (1..%lld)", spec,
+                       (long long)count, (long long)1 << 26);
+    out->shapes_items = malloc((size_t)count * sizeof *out->shapes_items);
+    if (!out->shapes_items) return lc_fail(LC_ERR_NOMEM, "%s: out of memory", spec);
+    lc_status s = lc_shapes_generate_per_image(&out->images, out->shapes_items,
+                                               test ? LC_SHAPES_TEST_FIRST : 0, count, opt->seed,
+                                               lc_data_shapes_spec(spec));
+    char where[64];
+    snprintf(where, sizeof where, "seed %llu", (unsigned long long)opt->seed);
+    return s == LC_OK ? set_source(out, spec, where, opt->split, true) : s;
+}
+
 lc_status lc_data_open(lc_data *out, const char *spec, const lc_data_options *opt) {
     memset(out, 0, sizeof *out);
     lc_data_options defaults = {0};
@@ -121,15 +140,8 @@ lc_status lc_data_open(lc_data *out, const char *spec, const lc_data_options *op
     lc_status s;
     if (!strcmp(spec, "fashion-mnist") || !strcmp(spec, "mnist")) {
         s = open_named_idx(out, spec, opt);
-    } else if (!strcmp(spec, "shapes")) {
-        bool test = opt->split == LC_SPLIT_TEST;
-        int64_t count = opt->shapes_count > 0 ? opt->shapes_count : test ? 10000 : 60000;
-        out->kind = LC_DATA_IMAGES;
-        s = lc_shapes_generate(&out->images, NULL, test ? LC_SHAPES_TEST_FIRST : 0, count,
-                               opt->seed);
-        char where[64];
-        snprintf(where, sizeof where, "seed %llu", (unsigned long long)opt->seed);
-        if (s == LC_OK) s = set_source(out, "shapes", where, opt->split, true);
+    } else if (lc_data_shapes_spec(spec) >= 0) {
+        s = open_shapes(out, spec, opt);
     } else if (!strcmp(spec, "words")) {
         lc_text_options words = {.tokens = false, .lowercase = true, .alphabet = "a-z"};
         s = open_text(out, SYSTEM_WORDS, &words, "words", opt);
@@ -149,7 +161,7 @@ lc_status lc_data_open(lc_data *out, const char *spec, const lc_data_options *op
     } else if (!lc_is_file(spec)) {
         s = lc_fail(LC_ERR_IO,
                     "--data %s: no such dataset name, folder or file (names: "
-                    "fashion-mnist, mnist, shapes, words)",
+                    "fashion-mnist, mnist, shapes, shapes-one, shapes-two, words)",
                     spec);
     } else {
         s = lc_fail(LC_ERR_FORMAT, "--data %s: unknown file type (expected a folder, .csv or .txt)",

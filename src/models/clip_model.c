@@ -468,37 +468,9 @@ lc_status lc_clip_evaluate(lc_clip *m, lc_clip_eval *out, const lc_dataset *d, i
     return s;
 }
 
-// ---- shapes with a given number of shapes per image
-// ------------------------------------------------
+// ---- shapes with a given number of shapes per image (the data layer's shapes-one/-two)
 
 lc_status lc_clip_shapes(lc_dataset *out, lc_shapes_item *items, int64_t first, int64_t n,
                          uint64_t seed, int shapes) {
-    memset(out, 0, sizeof *out);
-    if (shapes == 0) return lc_shapes_generate(out, items, first, n, seed);
-    if (shapes < 0 || shapes > 2 || n < 1)
-        return lc_fail(LC_ERR_INVALID_ARG, "shapes: %d shapes per image, %lld items", shapes,
-                       (long long)n);
-    // About half the items have one shape: draw the attributes, keep the matching indices.
-    int64_t *keep = malloc((size_t)n * sizeof *keep), got = 0;
-    if (!keep) return lc_fail(LC_ERR_NOMEM, "out of memory");
-    for (int64_t i = first; got < n; i++) {
-        lc_shapes_item it;
-        lc_shapes_item_make(&it, seed, i);
-        if (it.n_shapes == shapes) keep[got++] = i;
-    }
-    // Generate the span once and keep the chosen items.
-    int64_t span = keep[n - 1] - first + 1;
-    lc_dataset all = {0};
-    lc_shapes_item *all_items = items ? malloc((size_t)span * sizeof *all_items) : NULL;
-    lc_status s = items && !all_items ? lc_fail(LC_ERR_NOMEM, "out of memory") : LC_OK;
-    if (s == LC_OK) s = lc_shapes_generate(&all, all_items, first, span, seed);
-    for (int64_t i = 0; i < n; i++)
-        keep[i] -= first;
-    if (s == LC_OK) s = lc_dataset_subset(out, &all, keep, n);
-    for (int64_t i = 0; s == LC_OK && items && i < n; i++)
-        items[i] = all_items[keep[i]];
-    lc_dataset_free(&all);
-    free(all_items);
-    free(keep);
-    return s;
+    return lc_shapes_generate_per_image(out, items, first, n, seed, shapes);
 }

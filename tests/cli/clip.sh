@@ -39,10 +39,10 @@ expect 0 'recall@5 ' -- "$cli" eval "$run"
 expect 0 "wrote $tmp/grid.png" -- "$cli" retrieve "$run" --query "a small red circle" --k 3 --out "$tmp/grid.png"
 [ -s "$tmp/grid.png" ] || fail "no retrieval grid"
 expect 0 '"results"' -- "$cli" retrieve "$run" --query "a large square" --out "$tmp/g2.png" --json
-expect 0 "warning: not in the vocabulary.*'zebra'" -- "$cli" retrieve "$run" --query "a small zebra" --out "$tmp/g3.png"
-expect1 "no word of the query" -- "$cli" retrieve "$run" --query "zebra giraffe" --out "$tmp/g4.png"
+expect 0 "^latentcl: warning: --query: 1 of 3 words not in the model's vocabulary, read as <unk>: 'zebra'\$" -- "$cli" retrieve "$run" --query "a small zebra" --out "$tmp/g3.png"
+expect1 "--query \"zebra giraffe\": no word of it is in the model's vocabulary" -- "$cli" retrieve "$run" --query "zebra giraffe" --out "$tmp/g4.png"
 [ -e "$tmp/g4.png" ] && fail "a failed retrieve left its output"
-expect1 "has no words" -- "$cli" retrieve "$run" --query "" --out "$tmp/g4.png"
+expect1 "--query \"\" has no words" -- "$cli" retrieve "$run" --query "" --out "$tmp/g4.png"
 expect 0 "top 5 of [0-9]+ captions" -- "$cli" retrieve "$run" --image "$data/000000.png"
 expect 0 '"caption"' -- "$cli" retrieve "$run" --image "$data/000001.png" --k 2 --json
 expect1 "the model takes 32x32 with 3 channels" -- "$cli" retrieve "$run" --image "$tmp/grid.png"

@@ -88,9 +88,9 @@ cmp -s "$tmp/t1.png" "$tmp/t2.png" || fail "the same prompt and seed gave anothe
 "$cli" sample "$tmp/txt" --prompt "a large blue square" --n 2 --seed 3 --out "$tmp/t3.png" \
     >/dev/null 2>&1 || fail "sample another prompt"
 ! cmp -s "$tmp/t1.png" "$tmp/t3.png" || fail "another prompt gave the same image"
-expect 0 "unknown to the model, read as <unk>: zebra" -- "$cli" sample "$tmp/txt" \
+expect 0 "^latentcl: warning: --prompt: 1 of 4 words not in the model's vocabulary, read as <unk>: 'zebra'\$" -- "$cli" sample "$tmp/txt" \
     --prompt "a small zebra circle" --n 1 --out "$tmp/t4.png"
-expect1 "knows none of its words" -- "$cli" sample "$tmp/txt" --prompt "zebra quux" --n 1 --out "$tmp/t5.png"
+expect1 "--prompt \"zebra quux\": no word of it is in the model's vocabulary" -- "$cli" sample "$tmp/txt" --prompt "zebra quux" --n 1 --out "$tmp/t5.png"
 expect1 "needs --prompt" -- "$cli" sample "$tmp/txt" --n 1 --out "$tmp/t6.png"
 expect1 "not text-conditioned" -- "$cli" sample "$tmp/img" --prompt "a red circle" --n 1 --out "$tmp/t7.png"
 expect1 "needs captioned images" -- "$cli" train diffusion --data moons --cond text --iters 1 --out "$tmp/r6"

@@ -264,7 +264,7 @@ if "$cli" train mmvae --help > /dev/null 2>&1 && "$cli" train clip --help > /dev
   misuse 1 "reg/x.png: .*Not a directory" -- caption mmv --data sh --n 2 --out reg/x.png
   misuse 2 "--n $big is out of range" -- caption mmv --data sh --n "$big" --out x.png
   misuse 2 "--prompt TEXT and --out FILE are required" -- generate mmv --prompt circle
-  misuse 1 "has no word the model knows" -- generate mmv --prompt "zzz qqq" --out x.png
+  misuse 1 "no word of it is in the model's vocabulary" -- generate mmv --prompt "zzz qqq" --out x.png
   misuse 1 "--n -1 out of range" -- generate mmv --prompt circle --n -1 --out x.png
   misuse 1 "a clip model, not an mmvae" -- generate clp --prompt circle --out x.png
   misuse 1 "reg/x.png: .*Not a directory" -- generate mmv --prompt circle --n 1 --out reg/x.png
@@ -296,7 +296,7 @@ if "$cli" train mmvae --help > /dev/null 2>&1 && "$cli" train clip --help > /dev
   misuse 1 "tlong.txt:1: template longer than" -- zeroshot clp --data shapes --templates "$tmp/tlong.txt"
   misuse 1 "tempty.txt: no template" -- zeroshot clp --data shapes --templates "$tmp/tempty.txt"
   misuse 1 "--cols -1: 0 or more" -- generate mmv --prompt circle --cols -1 --out x.png
-  misuse 1 "has no word the model knows" -- generate mmv --prompt "$(printf 'q%.0s' $(seq 10000))" --out x.png
+  misuse 1 "no word of it is in the model's vocabulary" -- generate mmv --prompt "$(printf 'q%.0s' $(seq 10000))" --out x.png
   misuse 1 "has no best.safetensors" -- eval mmv --checkpoint best
   misuse 1 "has no best.safetensors" -- eval clp --checkpoint best
   misuse 1 "holds a classifier model, not a shapes judge" -- eval mmv --judge cls

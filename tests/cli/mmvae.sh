@@ -48,10 +48,12 @@ expect 2 "either --image" -- "$cli" caption "$run"
 # Text to image; unknown words warn; none known is an error.
 expect 0 "wrote 4 images" -- "$cli" generate "$run" --prompt "a small red circle" --n 4 --out "$tmp/gen.png"
 [ -s "$tmp/gen.png" ] || fail "no generated grid"
-expect 0 "warning: .*'zebra'.*<unk>" -- "$cli" generate "$run" --prompt "a small zebra" --n 2 --out "$tmp/gen2.png"
-expect1 "no word the model knows" -- "$cli" generate "$run" --prompt "zebra giraffe" --n 2 --out "$tmp/gen3.png"
+expect 0 "^latentcl: warning: --prompt: 1 of 3 words not in the model's vocabulary, read as <unk>: 'zebra'\$" -- "$cli" generate "$run" --prompt "a small zebra" --n 2 --out "$tmp/gen2.png"
+expect 0 "warning: --prompt: 200 of 201 words .*<unk>: 'zebra0', 'zebra1', .*, \.\.\.\$" -- "$cli" generate "$run" \
+    --prompt "circle $(printf 'zebra%d ' $(seq 0 199))" --n 1 --out "$tmp/gen2.png"
+expect1 "--prompt \"zebra giraffe\": no word of it is in the model's vocabulary" -- "$cli" generate "$run" --prompt "zebra giraffe" --n 2 --out "$tmp/gen3.png"
 [ -e "$tmp/gen3.png" ] && fail "a failed generate left its output"
-expect1 "no word the model knows" -- "$cli" generate "$run" --prompt "" --n 2 --out "$tmp/gen3.png"
+expect1 "--prompt \"\" has no words" -- "$cli" generate "$run" --prompt "" --n 2 --out "$tmp/gen3.png"
 
 # An image of the wrong size (the 2x2 grid above is larger than 32x32).
 expect1 "the model takes 32 x 32" -- "$cli" caption "$run" --image "$tmp/gen.png"

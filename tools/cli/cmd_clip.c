@@ -23,15 +23,11 @@ lc_status clip_cli_data(lc_dataset *out, const char *spec, lc_data_split split, 
     memset(out, 0, sizeof *out);
     if (absent) *absent = false;
     if (shapes) *shapes = 0;
-    int per = !strcmp(spec, "shapes-one") ? 1 : !strcmp(spec, "shapes-two") ? 2 : 0;
-    if (per || !strcmp(spec, "shapes")) {
-        if (shapes) *shapes = per;
-        bool test = split == LC_SPLIT_TEST;
-        int64_t n = count > 0 ? count : test ? 1000 : 60000;
-        return lc_clip_shapes(out, NULL, test ? LC_SHAPES_TEST_FIRST : 0, n, 0, per);
-    }
+    int per = lc_data_shapes_spec(spec); // shapes, shapes-one, shapes-two: the data layer's
+    if (per > 0 && shapes) *shapes = per;
     lc_data d;
     lc_data_options opt = {.split = split};
+    if (per >= 0) opt.shapes_count = count > 0 ? count : split == LC_SPLIT_TEST ? 1000 : 60000;
     lc_status s = lc_data_open(&d, spec, &opt);
     if (s == LC_ERR_UNSUPPORTED && split == LC_SPLIT_TEST) {
         if (absent) {

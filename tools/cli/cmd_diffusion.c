@@ -1,4 +1,4 @@
-// latentcl train diffusion --data fashion-mnist|shapes|DIR|moons|swissroll|FILE.csv
+// latentcl train diffusion --data fashion-mnist|shapes[-one|-two]|DIR|moons|swissroll|FILE.csv
 //     --model unet|unet-tiny|mlp --noise-schedule linear|cosine --cond none|class|text
 //     [training options] --out RUN
 #include <math.h>
@@ -83,7 +83,8 @@ int cmd_train_diffusion(int argc, char **argv) {
     double point_noise = -1;
     const cli_opt extra[] = {
         {"--data", OPT_STRING, &data,
-         "fashion-mnist | mnist | shapes | DIR (images; PNGs + captions.tsv for --cond text), or "
+         "fashion-mnist | mnist | shapes | shapes-one | shapes-two | DIR (images; PNGs + "
+         "captions.tsv for --cond text), or "
          "moons | swissroll | FILE.csv (2-D points)",
          "SRC"},
         {"--model", OPT_STRING, &model,
@@ -99,7 +100,8 @@ int cmd_train_diffusion(int argc, char **argv) {
         {"--text-layers", OPT_INT, &text_layers, "--cond text: encoder blocks", "N"},
         {"--text-heads", OPT_INT, &text_heads, "--cond text: attention heads", "N"},
         {"--max-len", OPT_INT, &max_len, "--cond text: caption tokens with <bos>, <eos>", "N"},
-        {"--prediction", OPT_STRING, &pred, "the network predicts eps or v", "P"},
+        {"--prediction", OPT_STRING, &pred,
+         "the network predicts eps or v (default: eps; v for --cond text)", "P"},
         {"--sample-every", OPT_INT, &sample_every,
          "write RUN/samples_stepN.png every N steps (raw weights; 0: off)", "N"},
         {"--hidden", OPT_INT, &hidden, "mlp width", "H"},
@@ -137,6 +139,13 @@ int cmd_train_diffusion(int argc, char **argv) {
         return 2;
     }
     bool text = !strcmp(cond, "text");
+    // Text models predict v: with eps, x_0 = (x_t - sqrt(1 - abar) eps) / sqrt(abar) multiplies
+    // the network's error by up to 156 near t = T, and on shapes (flat colour on black) the
+    // DDIM path of a young model ends in saturated colour fields; with v the start is -x_0,
+    // which the net learns at once (tests/test_diffusion_text_path.c; BENCHMARKS.md).
+    if (text && !dif_cli_given(argc, argv, "--prediction") &&
+        !dif_cli_given(argc, argv, "--config"))
+        pred = "v";
     if (count < 0 || count > 10000000 || text_dim < 1 || text_dim > 4096 || text_layers < 1 ||
         text_heads < 1 || max_len < 3 || max_len > 1024) {
         lc_cfg_strings_free(&keep);

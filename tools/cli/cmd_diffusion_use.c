@@ -13,6 +13,7 @@
 #include "cli.h"
 #include "cli_run.h"
 #include "cmd_diffusion.h"
+#include "prompt_check.h"
 #include "latentcl/diffusion.h"
 #include "latentcl/image.h"
 #include "latentcl/shapes_judge.h"
@@ -126,22 +127,6 @@ static lc_status write_trajectory(const char *path, const lc_diffusion *m, const
     return s;
 }
 
-// Unknown words of a prompt, for the warning.
-typedef struct {
-    const lc_vocab *v;
-    char list[512];
-    int count;
-} unknown_words;
-
-static void note_unknown(const char *word, size_t len, void *user) {
-    unknown_words *u = user;
-    if (lc_vocab_id(u->v, word, len) != LC_TOK_UNK) return;
-    size_t at = strlen(u->list);
-    if (at + len + 3 < sizeof u->list)
-        snprintf(u->list + at, sizeof u->list - at, "%s%.*s", u->count ? ", " : "", (int)len, word);
-    u->count++;
-}
-
 // A text-conditioned model samples from --prompt (required); others refuse one. 0 or an exit
 // code. Unknown words map to <unk> with a warning; a prompt with no known word is an error.
 static int use_prompt(lc_diffusion *m, const char *verb) {
@@ -152,15 +137,9 @@ static int use_prompt(lc_diffusion *m, const char *verb) {
     if (!v) return 0;
     if (!o.prompt)
         return cli_error("a text-conditioned model needs --prompt \"a small red circle\"");
-    unknown_words u = {v, "", 0};
-    lc_tokenize_words(o.prompt, note_unknown, &u);
-    lc_status s = lc_diffusion_set_prompts(m, &o.prompt, 1, NULL);
+    lc_status s = cli_check_prompt(v, o.prompt, "--prompt");
+    if (s == LC_OK) s = lc_diffusion_set_prompts(m, &o.prompt, 1, NULL);
     if (s != LC_OK) return cli_report(s);
-    if (u.count)
-        fprintf(stderr,
-                "latentcl %s: warning: %d word%s of the prompt unknown to the model, read "
-                "as <unk>: %s\n",
-                verb, u.count, u.count == 1 ? "" : "s", u.list);
     return 0;
 }
 

@@ -9,64 +9,15 @@
 
 enum { SHAPES_TRAIN = 20000, SHAPES_TEST = 1000 };
 
-// count one-shape items from `first` on (about half of all items have one shape).
-static lc_status shapes_one(lc_dataset *out, lc_shapes_item **items, int64_t first, int64_t count) {
-    int64_t pool = 2 * count + 64, kept = 0;
-    lc_dataset all;
-    lc_shapes_item *all_items = malloc((size_t)pool * sizeof *all_items);
-    int64_t *idx = malloc((size_t)pool * sizeof *idx);
-    if (!all_items || !idx) {
-        free(all_items);
-        free(idx);
-        return lc_fail(LC_ERR_NOMEM, "out of memory");
-    }
-    lc_status s = lc_shapes_generate(&all, all_items, first, pool, 0);
-    for (int64_t i = 0; s == LC_OK && i < pool && kept < count; i++)
-        if (all_items[i].n_shapes == 1) idx[kept++] = i;
-    if (s == LC_OK && kept < count)
-        s = lc_fail(LC_ERR_INVALID_ARG, "shapes-one: only %lld one-shape items in %lld",
-                    (long long)kept, (long long)pool);
-    if (s == LC_OK) s = lc_dataset_subset(out, &all, idx, kept);
-    if (s == LC_OK && items) {
-        *items = malloc((size_t)kept * sizeof **items);
-        if (!*items) {
-            lc_dataset_free(out);
-            s = lc_fail(LC_ERR_NOMEM, "out of memory");
-        }
-        for (int64_t i = 0; s == LC_OK && i < kept; i++)
-            (*items)[i] = all_items[idx[i]];
-    }
-    if (s == LC_OK || all.images) lc_dataset_free(&all);
-    free(all_items);
-    free(idx);
-    return s;
-}
-
 int mmvae_cli_data(lc_dataset *out, lc_shapes_item **items, const char *spec, lc_data_split split,
                    int64_t count, bool fallback) {
     memset(out, 0, sizeof *out);
     if (items) *items = NULL;
-    bool shapes = !strcmp(spec, "shapes"), one = !strcmp(spec, "shapes-one");
-    if (shapes || one) {
-        if (count <= 0) count = split == LC_SPLIT_TEST ? SHAPES_TEST : SHAPES_TRAIN;
-        int64_t first = split == LC_SPLIT_TEST ? LC_SHAPES_TEST_FIRST : 0;
-        lc_status s;
-        if (one) {
-            s = shapes_one(out, items, first, count);
-        } else {
-            if (items && !(*items = malloc((size_t)count * sizeof **items)))
-                return cli_error("out of memory");
-            s = lc_shapes_generate(out, items ? *items : NULL, first, count, 0);
-        }
-        if (s != LC_OK && items) {
-            free(*items);
-            *items = NULL;
-        }
-        return s == LC_OK ? 0 : cli_report(s);
-    }
     lc_data d;
     lc_data_options o = {0};
     o.split = split;
+    if (lc_data_shapes_spec(spec) >= 0) // shapes, shapes-one, shapes-two (the data layer's)
+        o.shapes_count = count > 0 ? count : split == LC_SPLIT_TEST ? SHAPES_TEST : SHAPES_TRAIN;
     lc_status s = lc_data_open(&d, spec, &o);
     if (s == LC_ERR_UNSUPPORTED && split == LC_SPLIT_TEST && fallback) {
         o.split = LC_SPLIT_TRAIN;
@@ -88,6 +39,10 @@ int mmvae_cli_data(lc_dataset *out, lc_shapes_item **items, const char *spec, lc
     }
     *out = d.images;
     memset(&d.images, 0, sizeof d.images);
+    if (items) { // the generator's attributes of shapes items
+        *items = d.shapes_items;
+        d.shapes_items = NULL;
+    }
     lc_data_free(&d);
     if (count > 0 && count < out->n) {
         lc_dataset sub;
@@ -108,6 +63,9 @@ int cmd_train_mmvae(int argc, char **argv) {
     const char *verb = "train mmvae";
     lc_train_options opts;
     lc_train_options_default(&opts);
+    // cosine by default: at a constant rate the images from captions swing by +-10 points
+    // between checkpoints (shapes-one t2i 73.7% .. 90.8%); a decaying rate settles them
+    opts.lr_schedule = "cosine";
     lc_mmvae_config cfg;
     lc_mmvae_config_default(&cfg, 0);
     const char *data = "shapes";
@@ -189,8 +147,8 @@ int cmd_train_mmvae(int argc, char **argv) {
     bool has_test = false;
     rc = mmvae_cli_data(&train_set, NULL, data, LC_SPLIT_TRAIN, train_size, false);
     if (!rc) {
-        bool folder = strcmp(data, "shapes") && strcmp(data, "shapes-one") &&
-                      strcmp(data, "fashion-mnist") && strcmp(data, "mnist");
+        bool folder =
+            lc_data_shapes_spec(data) < 0 && strcmp(data, "fashion-mnist") && strcmp(data, "mnist");
         if (!folder) {
             rc = mmvae_cli_data(&test_set, NULL, data, LC_SPLIT_TEST, test_size, false);
             has_test = !rc;

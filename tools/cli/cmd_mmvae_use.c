@@ -10,6 +10,7 @@
 #include "cli.h"
 #include "cli_run.h"
 #include "cmd_mmvae.h"
+#include "prompt_check.h"
 #include "latentcl/image.h"
 #include "latentcl/mmvae.h"
 #include "latentcl/shapes_judge.h"
@@ -187,24 +188,6 @@ int cmd_caption(int argc, char **argv) {
 
 // ---- generate ------------------------------------------------------------------------------
 
-typedef struct {
-    const lc_vocab *vocab;
-    int64_t words, unknown;
-    bool print;
-} prompt_words;
-
-// Counts the prompt's words and unknown ones; with print, warns about each unknown one.
-static void unknown_word(const char *word, size_t len, void *ctx) {
-    prompt_words *w = ctx;
-    w->words++;
-    if (lc_vocab_id(w->vocab, word, len) != LC_TOK_UNK) return;
-    w->unknown++;
-    if (w->print)
-        fprintf(stderr,
-                "latentcl: warning: the model does not know the word '%.*s' (read as <unk>)\n",
-                (int)len, word);
-}
-
 int cmd_generate(int argc, char **argv) {
     defaults();
     o.n = 16;
@@ -236,12 +219,8 @@ int cmd_generate(int argc, char **argv) {
     if (o.seed < 0) return finish(dev, m, cli_error("--seed must be >= 0"));
     if (o.cols < 0) return finish(dev, m, cli_error("--cols %ld: 0 or more", o.cols));
     if (cli_check_out(o.out)) return finish(dev, m, 1);
-    prompt_words w = {lc_mmvae_vocab(m), 0, 0, false};
-    lc_tokenize_words(o.prompt, unknown_word, &w);
-    if (w.words > w.unknown) { // else the library's one-line error below says it all
-        w.print = true;
-        lc_tokenize_words(o.prompt, unknown_word, &w);
-    }
+    lc_status checked = cli_check_prompt(lc_mmvae_vocab(m), o.prompt, "--prompt");
+    if (checked != LC_OK) return finish(dev, m, cli_report(checked));
     const lc_mmvae_config *c = lc_mmvae_get_config(m);
     float *x = malloc((size_t)o.n * (size_t)lc_mmvae_image_size(m) * sizeof *x);
     int64_t unknown = 0;

@@ -15,6 +15,7 @@
 #include "cli.h"
 #include "cli_run.h"
 #include "cmd_clip.h"
+#include "prompt_check.h"
 #include "latentcl/image.h"
 #include "latentcl/mmvae.h"
 
@@ -135,38 +136,6 @@ static lc_status open_pairs(lc_dataset *d, char ***caps, const embed_model *em, 
     return lc_clip_captions(caps, d, &in->templates);
 }
 
-// Counts a query's words and lists the unknown ones ('zebra', 'giraffe').
-typedef struct {
-    const lc_vocab *vocab;
-    int words, unknown;
-    char list[512];
-} query_words;
-
-static void note_word(const char *word, size_t len, void *user) {
-    query_words *q = user;
-    q->words++;
-    if (lc_vocab_id(q->vocab, word, len) != LC_TOK_UNK) return;
-    q->unknown++;
-    size_t used = strlen(q->list);
-    if (used + len + 8 < sizeof q->list)
-        snprintf(q->list + used, sizeof q->list - used, "%s'%.*s'", used ? ", " : "", (int)len,
-                 word);
-}
-
-// Warns about unknown words of a query; a query with no known word is an error.
-static lc_status check_query(const lc_vocab *v, const char *query) {
-    query_words q = {.vocab = v};
-    lc_tokenize_words(query, note_word, &q);
-    if (q.words < 1) return lc_fail(LC_ERR_INVALID_ARG, "the query \"%s\" has no words", query);
-    if (q.unknown == q.words)
-        return lc_fail(LC_ERR_INVALID_ARG,
-                       "no word of the query \"%s\" is in the model's vocabulary (%d words)", query,
-                       v->size - LC_TOK_SPECIALS);
-    if (q.unknown > 0)
-        fprintf(stderr, "latentcl: warning: not in the vocabulary, read as <unk>: %s\n", q.list);
-    return LC_OK;
-}
-
 // Reads a PNG into (C, H, W) floats for the model, or a one-line error.
 static lc_status read_image(float **out, const char *path, const embed_info *in) {
     *out = NULL;
@@ -202,7 +171,7 @@ static void print_json(cJSON *j) {
 // Text -> the k images of the set nearest the query, as a grid with their captions.
 static lc_status text_to_images(const embed_model *em, const char *query, const lc_dataset *d,
                                 char **caps, long k, const char *out) {
-    LC_TRY(check_query(em->info.vocab, query));
+    LC_TRY(cli_check_prompt(em->info.vocab, query, "--query"));
     int64_t E = em->info.dim, n = d->n;
     float *q = malloc((size_t)E * sizeof *q), *u = malloc((size_t)(n * E) * sizeof *u);
     float *sim = malloc((size_t)n * sizeof *sim), *grid = NULL;
