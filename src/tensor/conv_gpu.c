@@ -37,6 +37,10 @@ static lc_status launch3(lc_ctx *c, cl_kernel k, const char *name, const size_t 
     return lc_launch(lc_ctx_dev(c), k, name, 3, global, local);
 }
 
+lc_status lc_conv_gpu_launch_qon(lc_ctx *c, cl_kernel k, const char *name, int Q, int O, int N) {
+    return launch3(c, k, name, (size_t[3]){(size_t)Q, (size_t)O, (size_t)N});
+}
+
 lc_status lc_conv_gpu_im2col(lc_ctx *c, cl_mem cols, cl_mem x, size_t xo, const int *geom, int sn,
                              int sc) {
     cl_kernel k;
@@ -70,48 +74,6 @@ lc_status lc_conv_gpu_col2im(lc_ctx *c, cl_mem x, size_t xo, cl_mem cols, const 
     LC_SET(k, 16, has_b);
     size_t global[3] = {(size_t)geom[2] * geom[3], (size_t)geom[1], (size_t)geom[0]}; // (hw, c, n)
     return launch3(c, k, "col2im_gpu", global);
-}
-
-lc_status lc_conv_gpu_cols_to_nchw(lc_ctx *c, cl_mem y, size_t yo, cl_mem src, size_t so, int N,
-                                   int O, int Q, const lc_tensor *b, int acc, int act,
-                                   float alpha) {
-    cl_kernel k;
-    LC_TRY(lc_kernel(c, &k, "conv_gpu", "cols_to_nchw_g"));
-    int yoi = lc_i(yo), soi = lc_i(so), has_b = b != NULL, bo = b ? lc_i(b->off) : 0;
-    cl_mem bb = b ? b->buf : src;
-    LC_SET(k, 0, y);
-    LC_SET(k, 1, yoi);
-    LC_SET(k, 2, src);
-    LC_SET(k, 3, soi);
-    LC_SET(k, 4, N);
-    LC_SET(k, 5, O);
-    LC_SET(k, 6, Q);
-    LC_SET(k, 7, bb);
-    LC_SET(k, 8, bo);
-    LC_SET(k, 9, has_b);
-    LC_SET(k, 10, acc);
-    LC_SET(k, 11, act);
-    LC_SET(k, 12, alpha);
-    return launch3(c, k, "cols_to_nchw_gpu", (size_t[3]){(size_t)Q, (size_t)O, (size_t)N});
-}
-
-lc_status lc_conv_gpu_nchw_to_cols(lc_ctx *c, cl_mem dst, cl_mem y, size_t yo, int N, int O, int Q,
-                                   cl_mem out, size_t oo, int act, float alpha) {
-    cl_kernel k;
-    LC_TRY(lc_kernel(c, &k, "conv_gpu", "nchw_to_cols_g"));
-    int yoi = lc_i(yo), ooi = out ? lc_i(oo) : 0;
-    cl_mem ob = out ? out : y;
-    LC_SET(k, 0, dst);
-    LC_SET(k, 1, y);
-    LC_SET(k, 2, yoi);
-    LC_SET(k, 3, N);
-    LC_SET(k, 4, O);
-    LC_SET(k, 5, Q);
-    LC_SET(k, 6, ob);
-    LC_SET(k, 7, ooi);
-    LC_SET(k, 8, act);
-    LC_SET(k, 9, alpha);
-    return launch3(c, k, "nchw_to_cols_gpu", (size_t[3]){(size_t)Q, (size_t)O, (size_t)N});
 }
 
 // Work-groups per channel for the first pass: enough groups over all channels to fill

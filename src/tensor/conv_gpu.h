@@ -24,12 +24,9 @@ lc_status lc_conv_gpu_im2col(lc_ctx *c, cl_mem cols, cl_mem x, size_t xo, const 
 // x (N, C, H, W) at xo (+)= col2im(cols) (+ b, NULL for none).
 lc_status lc_conv_gpu_col2im(lc_ctx *c, cl_mem x, size_t xo, cl_mem cols, const int *geom, int acc,
                              const lc_tensor *b);
-// y (N, O, Q) at yo (+)= act(src (O, N*Q) at so + b) (b NULL for none).
-lc_status lc_conv_gpu_cols_to_nchw(lc_ctx *c, cl_mem y, size_t yo, cl_mem src, size_t so, int N,
-                                   int O, int Q, const lc_tensor *b, int acc, int act, float alpha);
-// dst (O, N*Q) = y (N, O, Q) at yo * act'(out at oo) (out NULL with act 0).
-lc_status lc_conv_gpu_nchw_to_cols(lc_ctx *c, cl_mem dst, cl_mem y, size_t yo, int N, int O, int Q,
-                                   cl_mem out, size_t oo, int act, float alpha);
+// Launches k with one work item per element of (Q, O, N), Q fastest: the GPU layout
+// kernels cols_to_nchw_g / nchw_to_cols_g, whose arguments ops_conv.c sets as for the CPU ones.
+lc_status lc_conv_gpu_launch_qon(lc_ctx *c, cl_kernel k, const char *name, int Q, int O, int N);
 // db at dbo (+)= the sums over n and q of dy (N, O, Q) at dyo.
 lc_status lc_conv_gpu_channel_sum(lc_ctx *c, cl_mem db, size_t dbo, int acc, cl_mem dy, size_t dyo,
                                   int N, int O, int Q);

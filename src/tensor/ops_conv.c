@@ -82,13 +82,13 @@ static lc_status col2im(lc_ctx *c, cl_mem x, size_t xoff, cl_mem cols, const geo
     return lc_launch1(c, k, "col2im", (size_t)g->N * g->C); // one per x plane
 }
 
-// y (N, O, Q) (+)= act(src (O, N*Q) + b).
+// y (N, O, Q) (+)= act(src (O, N*Q) + b). The CPU and GPU kernels take the same arguments;
+// they differ in the work items: one per plane (CPU) or one per element (GPU).
 static lc_status cols_to_nchw(lc_ctx *c, cl_mem y, size_t yoff, cl_mem src, size_t soff, int N,
                               int O, int Q, const lc_tensor *b, int acc, int act, float alpha) {
-    if (lc_conv_gpu(c))
-        return lc_conv_gpu_cols_to_nchw(c, y, yoff, src, soff, N, O, Q, b, acc, act, alpha);
+    int gpu = lc_conv_gpu(c);
     cl_kernel k;
-    LC_TRY(lc_kernel(c, &k, "conv", "cols_to_nchw"));
+    LC_TRY(lc_kernel(c, &k, gpu ? "conv_gpu" : "conv", gpu ? "cols_to_nchw_g" : "cols_to_nchw"));
     int yo = lc_i(yoff), so = lc_i(soff), has_b = b != NULL, bo = b ? lc_i(b->off) : 0;
     cl_mem bb = b ? b->buf : src;
     LC_SET(k, 0, y);
@@ -104,16 +104,16 @@ static lc_status cols_to_nchw(lc_ctx *c, cl_mem y, size_t yoff, cl_mem src, size
     LC_SET(k, 10, acc);
     LC_SET(k, 11, act);
     LC_SET(k, 12, alpha);
-    return lc_launch1(c, k, "cols_to_nchw", (size_t)N * O); // one per plane
+    if (gpu) return lc_conv_gpu_launch_qon(c, k, "cols_to_nchw_gpu", Q, O, N);
+    return lc_launch1(c, k, "cols_to_nchw", (size_t)N * O);
 }
 
 // dst (O, N*Q) = y (N, O, Q) * act'(out) (out: the activation's output; unused for NONE).
 static lc_status nchw_to_cols(lc_ctx *c, cl_mem dst, cl_mem y, size_t yoff, int N, int O, int Q,
                               cl_mem out, size_t out_off, int act, float alpha) {
-    if (lc_conv_gpu(c))
-        return lc_conv_gpu_nchw_to_cols(c, dst, y, yoff, N, O, Q, out, out_off, act, alpha);
+    int gpu = lc_conv_gpu(c);
     cl_kernel k;
-    LC_TRY(lc_kernel(c, &k, "conv", "nchw_to_cols"));
+    LC_TRY(lc_kernel(c, &k, gpu ? "conv_gpu" : "conv", gpu ? "nchw_to_cols_g" : "nchw_to_cols"));
     int yo = lc_i(yoff), oo = out ? lc_i(out_off) : 0;
     cl_mem ob = out ? out : y;
     LC_SET(k, 0, dst);
@@ -126,7 +126,8 @@ static lc_status nchw_to_cols(lc_ctx *c, cl_mem dst, cl_mem y, size_t yoff, int 
     LC_SET(k, 7, oo);
     LC_SET(k, 8, act);
     LC_SET(k, 9, alpha);
-    return lc_launch1(c, k, "nchw_to_cols", (size_t)N * O); // one per plane
+    if (gpu) return lc_conv_gpu_launch_qon(c, k, "nchw_to_cols_gpu", Q, O, N);
+    return lc_launch1(c, k, "nchw_to_cols", (size_t)N * O);
 }
 
 // db (+)= the sums over n and q of dy (N, O, Q): g, go, acc from lc_grad_target.
