@@ -189,12 +189,10 @@ bool lc_shapes_caption_matches(const lc_shapes_item *item, const char *caption) 
     return item->n_shapes == 1 ? parsed.place == item->place : parsed.relation == item->relation;
 }
 
-lc_status lc_shapes_generate(lc_dataset *out, lc_shapes_item *items, int64_t first, int64_t n,
-                             uint64_t seed) {
-    memset(out, 0, sizeof *out);
-    if (n < 1 || first < 0 || n > ((int64_t)1 << 26))
-        return lc_fail(LC_ERR_INVALID_ARG, "shapes: %lld items requested (1..%lld)", (long long)n,
-                       (long long)1 << 26);
+// The n first items from `first` on that have `per` shapes (0: every item) into out; only
+// the kept items are rendered (an item's attributes are cheap, its pixels are not).
+static lc_status generate(lc_dataset *out, lc_shapes_item *items, int64_t first, int64_t n,
+                          uint64_t seed, int per) {
     size_t plane = 3 * LC_SHAPES_SIZE * LC_SHAPES_SIZE;
     out->n = n;
     out->channels = 3, out->height = LC_SHAPES_SIZE, out->width = LC_SHAPES_SIZE;
@@ -204,18 +202,41 @@ lc_status lc_shapes_generate(lc_dataset *out, lc_shapes_item *items, int64_t fir
     out->n_classes = LC_SHAPE_KINDS;
     out->class_names = lc_strings_dup(lc_shape_kind_names, LC_SHAPE_KINDS);
     if (!out->images || !out->labels || !out->captions || !out->class_names) goto oom;
-    for (int64_t i = 0; i < n; i++) {
+    int64_t got = 0;
+    for (int64_t i = first; got < n; i++) {
         lc_shapes_item item;
-        lc_shapes_item_make(&item, seed, first + i);
-        if (items) items[i] = item;
-        lc_shapes_render(out->images + (size_t)i * plane, &item);
-        out->labels[i] = (int32_t)item.shape[0].kind;
+        lc_shapes_item_make(&item, seed, i);
+        if (per && item.n_shapes != per) continue;
+        if (items) items[got] = item;
+        lc_shapes_render(out->images + (size_t)got * plane, &item);
+        out->labels[got] = (int32_t)item.shape[0].kind;
         char caption[160];
         lc_shapes_caption(caption, sizeof caption, &item);
-        if (!(out->captions[i] = strdup(caption))) goto oom;
+        if (!(out->captions[got] = strdup(caption))) goto oom;
+        got++;
     }
     return LC_OK;
 oom:
     lc_dataset_free(out);
     return lc_fail(LC_ERR_NOMEM, "shapes: out of memory for %lld items", (long long)n);
+}
+
+lc_status lc_shapes_generate(lc_dataset *out, lc_shapes_item *items, int64_t first, int64_t n,
+                             uint64_t seed) {
+    memset(out, 0, sizeof *out);
+    if (n < 1 || first < 0 || n > ((int64_t)1 << 26))
+        return lc_fail(LC_ERR_INVALID_ARG, "shapes: %lld items requested (1..%lld)", (long long)n,
+                       (long long)1 << 26);
+    return generate(out, items, first, n, seed, 0);
+}
+
+lc_status lc_shapes_generate_per_image(lc_dataset *out, lc_shapes_item *items, int64_t first,
+                                       int64_t n, uint64_t seed, int shapes_per_image) {
+    memset(out, 0, sizeof *out);
+    if (shapes_per_image == 0) return lc_shapes_generate(out, items, first, n, seed);
+    if (shapes_per_image < 0 || shapes_per_image > 2 || n < 1 || first < 0 ||
+        n > ((int64_t)1 << 26))
+        return lc_fail(LC_ERR_INVALID_ARG, "shapes: %d shapes per image, %lld items (1..%lld)",
+                       shapes_per_image, (long long)n, (long long)1 << 26);
+    return generate(out, items, first, n, seed, shapes_per_image);
 }
