@@ -56,6 +56,10 @@ typedef struct {
     bool resume;             // continue RUN/last.safetensors (with out)
     bool force;              // reuse an existing non-empty run folder
     long log_every;          // read the loss back and write a metrics line every N steps, 50
+    double minutes;          // also stop after this many minutes of training, 0 = off (the
+                             // learning-rate schedule still spans iters/epochs)
+    double snapshot_every;   // keep RUN/snapshot_MMMMmin.safetensors after every this many
+                             // minutes of training, 0 = off (curves of quality against time)
 } lc_train_options;
 
 // The defaults above (Adam 1e-3, batch 128, 5 epochs, as ../shared/REFERENCE.md).
@@ -89,7 +93,7 @@ lc_status lc_cfg_apply_json(const lc_cfg_key *keys, int n_keys, const char *json
 lc_status lc_cfg_apply_file(const lc_cfg_key *keys, int n_keys, const char *path,
                             lc_cfg_strings *keep);
 
-enum { LC_TRAIN_OPTION_COUNT = 24 };
+enum { LC_TRAIN_OPTION_COUNT = 26 };
 // The keys of every option of o (pointing into o): LC_TRAIN_OPTION_COUNT entries into keys[].
 int lc_train_option_keys(lc_cfg_key *keys, lc_train_options *o);
 // Applies a JSON config file to o (command-line options are applied after, so they win).

@@ -65,6 +65,9 @@ typedef struct {
     int rank, nranks; // this process among the data-parallel ranks (0 of 1 without MPI)
     bool writer;      // rank 0: writes the run folder, evaluates, draws pictures
     float *reduce;    // (params total + n_loss) host staging of the gradient allreduce
+    double loop_t0;   // when this call's loop began
+    double aside_s;   // of the time since, what went to pictures, evaluation and checkpoints
+    int64_t snapshots; // snapshots written by this call
 } trainer;
 
 static double now_s(void) {
@@ -149,9 +152,9 @@ static lc_status nonfinite_stop(trainer *t, int64_t bad_step) {
                    (long long)(bad_step + 1), (long long)t->epoch + 1, where);
 }
 
-// Writes RUN/last.safetensors (and best.safetensors when is_best). Never writes a state
-// that went through a non-finite step: the device flag is read first.
-static lc_status save(trainer *t, bool is_best) {
+// Writes RUN/last.safetensors (and best.safetensors when is_best, and `also` when not NULL).
+// Never writes a state that went through a non-finite step: the device flag is read first.
+static lc_status save_as(trainer *t, bool is_best, const char *also) {
     // With several ranks every rank reads the flag, so that all stop at the same step.
     if (!t->run && t->nranks == 1) return LC_OK;
     lc_optim_report r;
@@ -186,11 +189,17 @@ static lc_status save(trainer *t, bool is_best) {
         s = path_in_run(t, LC_RUN_BEST, path, sizeof path);
         if (s == LC_OK) s = lc_st_builder_save(b, path);
     }
+    if (s == LC_OK && also) {
+        s = path_in_run(t, also, path, sizeof path);
+        if (s == LC_OK) s = lc_st_builder_save(b, path);
+    }
     if (s == LC_OK) t->saved_step = t->step;
     free(state);
     lc_st_builder_free(b);
     return s;
 }
+
+static lc_status save(trainer *t, bool is_best) { return save_as(t, is_best, NULL); }
 
 static lc_status json_count(int64_t *out, const cJSON *j, const char *key, const char *path) {
     const cJSON *v = cJSON_GetObjectItemCaseSensitive(j, key);
@@ -472,8 +481,34 @@ static lc_status broadcast_weights(trainer *t) {
 
 // ---- the loop ---------------------------------------------------------------------------
 
+// Minutes of training in this call: wall time less what went to pictures, evaluation and
+// checkpoints (so that a curve of quality against training time means what it says).
+static double training_minutes(const trainer *t) {
+    return (now_s() - t->loop_t0 - t->aside_s) / 60.0;
+}
+
+// --snapshot-every: RUN/snapshot_0005min.safetensors once 5 minutes of training are done (a
+// checkpoint like last.safetensors, so eval, sample and --resume read it). With several
+// ranks the count is agreed (the largest), so that every rank saves at the same step.
+static lc_status maybe_snapshot(trainer *t, bool *saved) {
+    if (!(t->o->snapshot_every > 0)) return LC_OK;
+    int due = (int)(training_minutes(t) / t->o->snapshot_every);
+    if (t->nranks > 1) LC_TRY(lc_dist_allreduce_max_int(&due));
+    if (due <= t->snapshots) return LC_OK;
+    t->snapshots = due;
+    char name[64];
+    double at = (double)due * t->o->snapshot_every;
+    if (fabs(at - round(at)) < 1e-9)
+        snprintf(name, sizeof name, "snapshot_%04.0fmin.safetensors", at);
+    else // fractions of a minute (short tests)
+        snprintf(name, sizeof name, "snapshot_%07.2fmin.safetensors", at);
+    *saved = true;
+    return save_as(t, false, name);
+}
+
 static lc_status run_loop(trainer *t) {
     lc_train_model *m = t->m;
+    t->loop_t0 = now_s();
     while (t->step < t->total) {
         const int64_t *idx;
         int64_t count;
@@ -504,6 +539,7 @@ static lc_status run_loop(trainer *t) {
         t->items_call += count;
         bool saved = false;
         if (t->step % t->o->log_every == 0) LC_TRY(log_interval(t));
+        double aside = now_s();
         if (t->batcher.next >= t->batcher.n) {
             LC_TRY(end_epoch(t));
             saved = true;
@@ -511,13 +547,20 @@ static lc_status run_loop(trainer *t) {
             LC_TRY(save(t, false));
             saved = true;
         }
-        int stop = report_progress(t, "train");
+        t->aside_s += now_s() - aside;
+        aside = now_s();
+        LC_TRY(maybe_snapshot(t, &saved));
+        t->aside_s += now_s() - aside;
+        // 2: cancelled (the caller's progress callback said so), 1: --minutes are done.
+        int stop = report_progress(t, "train") ? 2 : 0;
+        if (!stop && t->o->minutes > 0 && training_minutes(t) >= t->o->minutes) stop = 1;
         if (t->nranks > 1) LC_TRY(lc_dist_allreduce_max_int(&stop)); // one stops, all stop
-        if (stop) {
+        if (stop == 2) {
             LC_TRY(log_interval(t));
             if (!saved) LC_TRY(save(t, false));
             return cancelled(t);
         }
+        if (stop) break; // --minutes: a normal end
     }
     bool is_best = false;
     if (t->eval_step != t->step) LC_TRY(checkpoint_figures(t, &is_best));

@@ -48,6 +48,11 @@ lc_status lc_train_options_check(const lc_train_options *o) {
     CHECK(o->save_every >= 0, "--save-every must be 0 or more steps (got %ld)", o->save_every);
     CHECK(o->val_split >= 0 && o->val_split < 1, "--val-split must be in [0, 1) (got %g)",
           o->val_split);
+    CHECK(o->minutes >= 0 && isfinite(o->minutes), "--minutes must be 0 (off) or more (got %g)",
+          o->minutes);
+    CHECK(o->snapshot_every >= 0 && isfinite(o->snapshot_every),
+          "--snapshot-every must be 0 (off) or a number of minutes (got %g)", o->snapshot_every);
+    CHECK(!o->snapshot_every || o->out, "--snapshot-every needs --out RUN (where they go)");
     CHECK(o->log_every >= 1, "--log-every must be at least 1 (got %ld)", o->log_every);
     CHECK(!o->resume || o->out, "--resume needs --out RUN (the run to continue)");
     CHECK(!(o->resume && o->init), "--resume and --init do not go together (a resume loads RUN)");
@@ -96,6 +101,8 @@ int lc_train_option_keys(lc_cfg_key *k, lc_train_options *o) {
     KEY("resume", LC_CFG_BOOL, resume);
     KEY("force", LC_CFG_BOOL, force);
     KEY("log-every", LC_CFG_LONG, log_every);
+    KEY("minutes", LC_CFG_DOUBLE, minutes);
+    KEY("snapshot-every", LC_CFG_DOUBLE, snapshot_every);
 #undef KEY
     return n;
 }

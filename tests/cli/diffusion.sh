@@ -33,6 +33,23 @@ out=$("$cli" eval "$tmp/run" --n 100 --steps 10 --json) || fail "eval failed"
 printf '%s\n' "$out" | grep -Eq '^\{"mmd":[0-9.e+-]+,"n":100,"bandwidth":0.2,"mmd_data":[0-9.e+-]+' ||
     fail "eval --json: $out"
 
+# --minutes stops a long run on time (a normal end: exit 0, a checkpoint), --snapshot-every keeps
+# checkpoints along the way (named by minutes of training) that eval reads like a run
+"$cli" train diffusion --data moons --points 500 --iters 1000000 --batch 64 --T 100 --minutes 0.05 \
+    --snapshot-every 0.02 --out "$tmp/timed" >"$tmp/log" 2>&1 || fail "train --minutes: $(cat "$tmp/log")"
+steps=$(grep -o '"step":[0-9]*' "$tmp/timed/metrics.jsonl" | tail -1 | cut -d: -f2)
+[ -n "$steps" ] && [ "$steps" -gt 0 ] && [ "$steps" -lt 1000000 ] || fail "--minutes: last step '$steps'"
+[ -s "$tmp/timed/last.safetensors" ] || fail "--minutes left no checkpoint"
+for m in 0000.02 0000.04; do
+    [ -s "$tmp/timed/snapshot_${m}min.safetensors" ] || fail "no snapshot at $m minutes: $(ls "$tmp/timed")"
+done
+[ ! -e "$tmp/timed/snapshot_0000.06min.safetensors" ] || fail "a snapshot after --minutes"
+out=$("$cli" eval "$tmp/timed/snapshot_0000.02min.safetensors" --n 50 --steps 5 --json) ||
+    fail "eval of a snapshot failed"
+printf '%s\n' "$out" | grep -Eq '^\{"mmd":[0-9.e+-]+,"n":50' || fail "eval snapshot: $out"
+expect 2 "--snapshot-every needs --out" -- "$cli" train diffusion --data moons --snapshot-every 1
+expect 2 "--minutes must be" -- "$cli" train diffusion --data moons --minutes -1 --out "$tmp/r0"
+
 # a user CSV of points
 printf 'x,y\n0,0\n1,1\n0.5,0.2\n0.1,0.9\n0.3,0.3\n' >"$tmp/pts.csv"
 "$cli" train diffusion --data "$tmp/pts.csv" --iters 5 --T 50 --ema 0 --out "$tmp/csvrun" >/dev/null 2>&1 ||

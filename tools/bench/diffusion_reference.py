@@ -200,16 +200,60 @@ def load_judge(args, tmp):
     return judge.eval()
 
 
+def judge_features(judge, x):
+    """The judge's penultimate layer: the 128-wide dense layer after its ReLU."""
+    return judge.layers[:-1](x)
+
+
+def feature_stats(f):
+    """Mean and unbiased covariance (as numpy.cov and latentcl), float64."""
+    f = f.double()
+    mu = f.mean(0)
+    c = f - mu
+    return mu, c.T @ c / (len(f) - 1)
+
+
+def frechet_distance(s1, s2):
+    """|mu1 - mu2|^2 + tr S1 + tr S2 - 2 tr (S1^1/2 S2 S1^1/2)^1/2, float64 eigen-decompositions
+    (the same route as latentcl's LAPACK dsyev one)."""
+    (mu1, c1), (mu2, c2) = s1, s2
+    w, v = torch.linalg.eigh(c1)
+    r = v @ torch.diag(w.clamp(min=0).sqrt()) @ v.T
+    m = r @ c2 @ r
+    tr_sqrt = torch.linalg.eigvalsh(0.5 * (m + m.T)).clamp(min=0).sqrt().sum()
+    return float(((mu1 - mu2) ** 2).sum() + c1.trace() + c2.trace() - 2 * tr_sqrt)
+
+
+_real_stats = {}
+
+
+def real_stats(judge):
+    """The judge's features of the 10,000 Fashion-MNIST test images (computed once)."""
+    if "test" not in _real_stats:
+        x, _ = fashion_mnist("test")
+        with torch.no_grad():
+            f = torch.cat([judge_features(judge, torch.from_numpy(x[i:i + 1000]).unsqueeze(1))
+                           for i in range(0, len(x), 1000)])
+        _real_stats["test"] = feature_stats(f)
+    return _real_stats["test"]
+
+
 def judge_accuracy(diff, model, judge, n, w, seed=0, batch=250):
+    """The share of n samples (n/10 per class) the judge assigns the requested class, and the
+    Frechet distance between the judge's features of them and of the test images."""
     gen = torch.Generator().manual_seed(seed)
     y = torch.arange(n) % model.n_classes
-    correct = 0
+    correct, feats = 0, []
     model.eval()
     with torch.no_grad():
         for i in range(0, n, batch):
             x = diff.ddim(model, y[i:i + batch], w=w, gen=gen)
-            correct += (judge(x).argmax(1) == y[i:i + batch]).sum().item()
-    return correct / n
+            f = judge_features(judge, x)
+            feats.append(f)
+            correct += (judge.layers[-1](f).argmax(1) == y[i:i + batch]).sum().item()
+    model.train()
+    return {"judge_accuracy": correct / n,
+            "frechet_distance": frechet_distance(feature_stats(torch.cat(feats)), real_stats(judge))}
 
 
 def sync():
@@ -307,6 +351,7 @@ def train(args, model, diff, xtr, ytr, judge):
     ema = copy.deepcopy(model)
     gw = [float(v) for v in args.guidance.split(",")]
     step, trained_s, next_eval = 0, 0.0, args.eval_every * 60 if args.eval_every else None
+    last_eval_step = -1
     limit_s = args.minutes * 60 if args.minutes else None
     gen = torch.Generator().manual_seed(args.seed)
     perm, pos = torch.randperm(len(xtr), generator=gen), 0
@@ -327,16 +372,21 @@ def train(args, model, diff, xtr, ytr, judge):
             emit({"step": step, "loss": loss.item(), "train_s": trained_s})
         if judge is not None and next_eval and trained_s >= next_eval:
             next_eval += args.eval_every * 60
+            last_eval_step = step
             for w in gw:
                 emit({"framework": "pytorch", "train_s": trained_s, "step": step, "guidance": w,
-                      "n": args.n, "weights": "ema",
-                      "judge_accuracy": judge_accuracy(diff, ema, judge, args.n, w)})
+                      "n": args.n, "weights": "ema", **judge_accuracy(diff, ema, judge, args.n, w)})
+            if args.save:
+                torch.save({"model": model.state_dict(), "ema": ema.state_dict(), "step": step,
+                            "train_s": trained_s}, "%s.%03dmin" % (args.save, round(trained_s / 60)))
     if judge is not None:
         for w in gw:
             for name, m in (("ema", ema), ("raw", model)):
+                if name == "ema" and next_eval and step == last_eval_step:
+                    continue  # judged at this very step already
                 emit({"framework": "pytorch", "final": True, "train_s": trained_s, "step": step,
                       "guidance": w, "n": args.n, "weights": name,
-                      "judge_accuracy": judge_accuracy(diff, m, judge, args.n, w)})
+                      **judge_accuracy(diff, m, judge, args.n, w)})
     if args.save:
         torch.save({"model": model.state_dict(), "ema": ema.state_dict()}, args.save)
 
@@ -351,7 +401,7 @@ def check(args, diff, judge, tmp):
            "weights": args.weights}
     if judge is not None:
         for w in [float(v) for v in args.guidance.split(",")]:
-            emit({**row, "guidance": w, "n": args.n, "judge_accuracy": judge_accuracy(diff, model, judge, args.n, w)})
+            emit({**row, "guidance": w, "n": args.n, **judge_accuracy(diff, model, judge, args.n, w)})
     else:
         emit(row)
 

@@ -40,6 +40,11 @@ static int shared_opts(cli_opt *t, lc_train_options *o) {
     OPT("--resume", OPT_FLAG, resume, "continue the run in --out RUN bit-exactly", NULL);
     OPT("--force", OPT_FLAG, force, "reuse an existing run folder", NULL);
     OPT("--log-every", OPT_INT, log_every, "a metrics line every N steps", "N");
+    OPT("--minutes", OPT_FLOAT, minutes,
+        "also stop after M minutes of training (0: off; pictures and checkpoints not counted)",
+        "M");
+    OPT("--snapshot-every", OPT_FLOAT, snapshot_every,
+        "keep RUN/snapshot_MMMMmin.safetensors after every M minutes of training (0: off)", "M");
 #undef OPT
     return n;
 }
