@@ -2,44 +2,22 @@
 // training batch with its noise keyed by item, the start of sampling, classifier-free
 // guidance and the DDPM/DDIM reverse step.
 
-// Philox4x32-10: the same function as cl/rng.cl (a program cannot include another), so
-// a draw here equals lc_philox4x32_10's on the host for the same key and counter.
-#define PHILOX_M0 0xD2511F53u
-#define PHILOX_M1 0xCD9E8D57u
-#define PHILOX_W0 0x9E3779B9u
-#define PHILOX_W1 0xBB67AE85u
-
-uint4 dif_philox(uint4 c, uint2 k) {
-    for (int round = 0; round < 10; round++) {
-        uint hi0 = mul_hi(PHILOX_M0, c.x), lo0 = PHILOX_M0 * c.x;
-        uint hi1 = mul_hi(PHILOX_M1, c.z), lo1 = PHILOX_M1 * c.z;
-        c = (uint4)(hi1 ^ c.y ^ k.x, lo1, hi0 ^ c.w ^ k.y, lo0);
-        k += (uint2)(PHILOX_W0, PHILOX_W1);
-    }
-    return c;
-}
-
-// Four standard normals (Box-Muller on lanes (0, 1) and (2, 3)).
-float4 dif_normal4(uint4 r) {
-    float4 u = (convert_float4(r >> 8) + 0.5f) * (1.0f / 16777216.0f);
-    float2 rad = sqrt(-2.0f * log(u.s02));
-    float2 ang = 6.28318530717958647692f * u.s13;
-    return (float4)(rad.x * cos(ang.x), rad.x * sin(ang.x), rad.y * cos(ang.y), rad.y * sin(ang.y));
-}
+// Philox4x32-10 and Box-Muller as in cl/rng.cl, so that a draw here equals
+// lc_philox4x32_10's on the host for the same key and counter.
+#include "philox.clh"
 
 // q(x_t | x_0) for a batch: row r is x0 = data[ids[r]]; eps[r, c] is lane c % 4 of the
 // Philox block (c / 4, ids[r], ctr2, ctr3); x_t = a_r x0 + b_r eps with (a_r, b_r) =
 // coef[2r], coef[2r+1] = (sqrt(abar_t), sqrt(1 - abar_t)); target = eps, or v = a eps - b x0.
 __kernel void q_sample(__global float *xt, __global float *target, __global const float *data,
-                       int data_off, __global const int *ids, __global const float *coef,
-                       int rows, int cols, int v_pred, uint key0, uint key1, uint ctr2,
-                       uint ctr3) {
+                       int data_off, __global const int *ids, __global const float *coef, int rows,
+                       int cols, int v_pred, uint key0, uint key1, uint ctr2, uint ctr3) {
     int i = get_global_id(0);
     int blocks = (cols + 3) / 4;
     if (i >= rows * blocks) return;
     int r = i / blocks, b = i - r * blocks;
-    float4 e4 = dif_normal4(dif_philox((uint4)((uint)b, (uint)ids[r], ctr2, ctr3),
-                                       (uint2)(key0, key1)));
+    float4 e4 = philox_normal4(
+        philox4x32_10((uint4)((uint)b, (uint)ids[r], ctr2, ctr3), (uint2)(key0, key1)));
     float e[4] = {e4.x, e4.y, e4.z, e4.w};
     float a = coef[2 * r], s = coef[2 * r + 1];
     for (int j = 0; j < 4 && b * 4 + j < cols; j++) {
@@ -58,10 +36,11 @@ __kernel void normal_start(__global float *x, int rows, int cols, int first, uin
     int blocks = (cols + 3) / 4;
     if (i >= rows * blocks) return;
     int r = i / blocks, b = i - r * blocks;
-    float4 v = dif_normal4(dif_philox((uint4)((uint)b, (uint)(first + r), ctr2, ctr3),
-                                      (uint2)(key0, key1)));
+    float4 v = philox_normal4(
+        philox4x32_10((uint4)((uint)b, (uint)(first + r), ctr2, ctr3), (uint2)(key0, key1)));
     float t[4] = {v.x, v.y, v.z, v.w};
-    for (int j = 0; j < 4 && b * 4 + j < cols; j++) x[(long)r * cols + b * 4 + j] = t[j];
+    for (int j = 0; j < 4 && b * 4 + j < cols; j++)
+        x[(long)r * cols + b * 4 + j] = t[j];
 }
 
 // eps (n) from the network's output: guided: pred holds 2 halves (conditional rows first,
@@ -87,8 +66,8 @@ __kernel void reverse_step(__global float *x, __global const float *eps, int row
     int r = i / blocks, b = i - r * blocks;
     float z[4] = {0.0f, 0.0f, 0.0f, 0.0f};
     if (sigma > 0.0f) {
-        float4 v = dif_normal4(dif_philox((uint4)((uint)b, (uint)(first + r), ctr2, ctr3),
-                                          (uint2)(key0, key1)));
+        float4 v = philox_normal4(
+            philox4x32_10((uint4)((uint)b, (uint)(first + r), ctr2, ctr3), (uint2)(key0, key1)));
         z[0] = v.x;
         z[1] = v.y;
         z[2] = v.z;

@@ -37,24 +37,7 @@ static int teardown(void **state) {
 
 static void use(const char *mode) { setenv("LATENTCL_CONV", mode, 1); }
 
-static float *rnd(size_t n, unsigned *seed) {
-    float *v = malloc(n * sizeof *v);
-    for (size_t i = 0; i < n; i++) {
-        *seed = *seed * 1103515245u + 12345u;
-        v[i] = (float)((*seed >> 8) & 0xffff) / 65536.0f - 0.5f;
-    }
-    return v;
-}
-
-// max |got - want| / max(1, max |want|)
-static double rel_err_d(const float *got, const double *want, size_t n) {
-    double e = 0, scale = 1;
-    for (size_t i = 0; i < n; i++)
-        scale = fmax(scale, fabs(want[i]));
-    for (size_t i = 0; i < n; i++)
-        e = fmax(e, fabs(got[i] - want[i]));
-    return e / scale;
-}
+// test_rel_err against a float reference (one path against the other)
 static double rel_err_f(const float *got, const float *want, size_t n) {
     double e = 0, scale = 1;
     for (size_t i = 0; i < n; i++)
@@ -117,13 +100,6 @@ static void out_dims(const conv_shape *c, int *OH, int *OW) {
         *OH = (c->H + 2 * c->p - c->K) / c->s + 1, *OW = (c->W + 2 * c->p - c->K) / c->s + 1;
 }
 
-static lc_tensor *leaf(const float *v, int ndim, const int64_t *shape) {
-    lc_tensor *t;
-    assert_ok(lc_tensor_from_host(ctx, &t, v, ndim, shape));
-    assert_ok(lc_tensor_set_requires_grad(ctx, t));
-    return t;
-}
-
 static lc_status conv_op(lc_tensor **y, const conv_shape *c, lc_tensor *x, lc_tensor *w,
                          lc_tensor *b) {
     if (c->transposed) return lc_conv_transpose2d(ctx, y, x, w, b, c->s, c->p, c->op);
@@ -137,13 +113,15 @@ static conv_out run_conv(const conv_shape *c) {
     conv_out o = {(size_t)c->N * c->O * OH * OW, (size_t)c->N * c->C * c->H * c->W,
                   (size_t)c->O * c->C * c->K * c->K, (size_t)c->O};
     unsigned seed = (unsigned)(c->N * 131 + c->C * 17 + c->H * 7 + c->O * 3 + c->K + c->s);
-    float *xh = rnd(o.nx, &seed), *wh = rnd(o.nw, &seed), *bh = rnd(o.nb, &seed),
-          *rh = rnd(o.ny, &seed), *w2h = rnd(o.nw, &seed);
+    float *xh = test_rand_uniform(o.nx, &seed), *wh = test_rand_uniform(o.nw, &seed),
+          *bh = test_rand_uniform(o.nb, &seed), *rh = test_rand_uniform(o.ny, &seed),
+          *w2h = test_rand_uniform(o.nw, &seed);
     int64_t wshape[4] = {c->O, c->C, c->K, c->K};
     if (c->transposed) wshape[0] = c->C, wshape[1] = c->O;
     lc_step_begin(ctx);
-    lc_tensor *x = leaf(xh, 4, (int64_t[]){c->N, c->C, c->H, c->W}), *w = leaf(wh, 4, wshape),
-              *w2 = leaf(w2h, 4, wshape), *b = leaf(bh, 1, (int64_t[]){c->O}), *y, *r;
+    lc_tensor *x = test_leaf(ctx, xh, 4, (int64_t[]){c->N, c->C, c->H, c->W}),
+              *w = test_leaf(ctx, wh, 4, wshape), *w2 = test_leaf(ctx, w2h, 4, wshape),
+              *b = test_leaf(ctx, bh, 1, (int64_t[]){c->O}), *y, *r;
     assert_ok(conv_op(&y, c, x, w, b));
     if (c->twice) {
         lc_tensor *y2, *sum;
@@ -195,8 +173,8 @@ static void check_reference(const conv_shape *c, const conv_out *got, const char
     out_dims(c, &OH, &OW);
     size_t ny = got->ny, nx = got->nx, nw = got->nw;
     unsigned seed = (unsigned)(N * 131 + C * 17 + H * 7 + O * 3 + K + s);
-    float *xh = rnd(nx, &seed), *wh = rnd(nw, &seed), *bh = rnd((size_t)O, &seed),
-          *rh = rnd(ny, &seed);
+    float *xh = test_rand_uniform(nx, &seed), *wh = test_rand_uniform(nw, &seed),
+          *bh = test_rand_uniform((size_t)O, &seed), *rh = test_rand_uniform(ny, &seed);
     double *z = calloc(ny, 8), *dz = calloc(ny, 8), *y = calloc(ny, 8), *dx = calloc(nx, 8),
            *dw = calloc(nw, 8), *db = calloc(O, 8);
     size_t plane = (size_t)OH * OW;
@@ -236,8 +214,8 @@ static void check_reference(const conv_shape *c, const conv_out *got, const char
                                 }
                         }
     }
-    double e[4] = {rel_err_d(got->y, y, ny), rel_err_d(got->dx, dx, nx), rel_err_d(got->dw, dw, nw),
-                   rel_err_d(got->db, db, (size_t)O)};
+    double e[4] = {test_rel_err(got->y, y, ny), test_rel_err(got->dx, dx, nx),
+                   test_rel_err(got->dw, dw, nw), test_rel_err(got->db, db, (size_t)O)};
     for (int i = 0; i < 4; i++)
         if (!(e[i] <= 1e-5))
             fail_msg("%s: %s relative error %.3g", what, (const char *[]){"y", "dx", "dw", "db"}[i],
@@ -326,13 +304,16 @@ static void gn_check(int N, int C, int G, int H, int W, int with_add, lc_act act
     for (int m = 0; m < 2; m++) {
         use(m ? "gpu" : "cpu");
         unsigned seed = (unsigned)(N * 7 + C * 3 + H + G);
-        float *xh = rnd(nx, &seed), *ah = rnd((size_t)N * C, &seed), *gh = rnd((size_t)C, &seed),
-              *bh = rnd((size_t)C, &seed), *rh = rnd(nx, &seed);
+        float *xh = test_rand_uniform(nx, &seed), *ah = test_rand_uniform((size_t)N * C, &seed),
+              *gh = test_rand_uniform((size_t)C, &seed), *bh = test_rand_uniform((size_t)C, &seed),
+              *rh = test_rand_uniform(nx, &seed);
         for (size_t i = 0; i < nx; i++)
             xh[i] = 3 * xh[i] + 0.5f; // a mean away from 0
         lc_step_begin(ctx);
-        lc_tensor *x = leaf(xh, 4, (int64_t[]){N, C, H, W}), *a = leaf(ah, 2, (int64_t[]){N, C}),
-                  *g = leaf(gh, 1, (int64_t[]){C}), *b = leaf(bh, 1, (int64_t[]){C}), *y, *r;
+        lc_tensor *x = test_leaf(ctx, xh, 4, (int64_t[]){N, C, H, W}),
+                  *a = test_leaf(ctx, ah, 2, (int64_t[]){N, C}),
+                  *g = test_leaf(ctx, gh, 1, (int64_t[]){C}),
+                  *b = test_leaf(ctx, bh, 1, (int64_t[]){C}), *y, *r;
         assert_ok(lc_group_norm_act(ctx, &y, x, with_add ? a : NULL, G, g, b, 1e-5f, act));
         assert_ok(lc_tensor_from_host(ctx, &r, rh, 4, (int64_t[]){N, C, H, W}));
         assert_ok(lc_backward_from(ctx, y, r));
@@ -369,17 +350,6 @@ static void test_group_norm_act(void **state) {
 
 // The GPU kernels are the ones that ran (the profile names them), and LATENTCL_CONV=cpu
 // runs none of them.
-static int calls_of(const char *name) {
-    lc_profile_row *rows;
-    int n;
-    assert_ok(lc_device_profile(dev, &rows, &n));
-    int calls = 0;
-    for (int i = 0; i < n; i++)
-        if (!strcmp(rows[i].name, name)) calls = (int)rows[i].calls;
-    free(rows);
-    return calls;
-}
-
 static void test_profile_names(void **state) {
     (void)state;
     static const char *gpu_names[] = {"im2col_gpu",       "col2im_gpu",      "cols_to_nchw_gpu",
@@ -387,22 +357,22 @@ static void test_profile_names(void **state) {
                                       "gn_act_bwd_gpu",   "sum_slices_gpu"};
     int before[8];
     for (int i = 0; i < 8; i++)
-        before[i] = calls_of(gpu_names[i]);
+        before[i] = test_profile_calls(dev, gpu_names[i]);
     use("cpu");
     conv_out o = run_conv(&(conv_shape){0, 2, 4, 9, 9, 5, 3, 2, 1, 0, LC_ACT_RELU, 0});
     free_out(&o);
     gn_check(2, 8, 2, 5, 5, 1, LC_ACT_SILU); // runs cpu, then gpu
     for (int i = 0; i < 5; i++)
-        assert_int_equal(calls_of(gpu_names[i]), before[i]);
+        assert_int_equal(test_profile_calls(dev, gpu_names[i]), before[i]);
     use("gpu");
     setenv("LATENTCL_CONV_GPU_SPLITK_MIN", "16", 1);
     o = run_conv(&(conv_shape){0, 2, 4, 9, 9, 5, 3, 2, 1, 0, LC_ACT_RELU, 0});
     unsetenv("LATENTCL_CONV_GPU_SPLITK_MIN");
     free_out(&o);
     for (int i = 0; i < 8; i++)
-        if (calls_of(gpu_names[i]) <= before[i])
+        if (test_profile_calls(dev, gpu_names[i]) <= before[i])
             fail_msg("%s never ran (%d calls before, %d after)", gpu_names[i], before[i],
-                     calls_of(gpu_names[i]));
+                     test_profile_calls(dev, gpu_names[i]));
 }
 
 int main(void) {

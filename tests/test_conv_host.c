@@ -26,27 +26,12 @@ typedef struct {
 static int out_h(const shape *s) { return (s->H + 2 * s->p - s->KH) / s->s + 1; }
 static int out_w(const shape *s) { return (s->W + 2 * s->p - s->KW) / s->s + 1; }
 
-static float *rnd(size_t n, unsigned seed) {
-    float *v = malloc(n * sizeof *v);
-    for (size_t i = 0; i < n; i++) {
-        seed = seed * 1103515245u + 12345u;
-        v[i] = (float)((seed >> 8) & 0xffff) / 65536.0f - 0.5f;
-    }
-    return v;
-}
-
-static double rel_err(const float *got, const double *want, size_t n) {
-    double e = 0, scale = 1;
-    for (size_t i = 0; i < n; i++)
-        scale = fmax(scale, fabs(want[i]));
-    for (size_t i = 0; i < n; i++)
-        e = fmax(e, fabs(got[i] - want[i]));
-    return e / scale;
-}
+// each array from a seed of its own
+static float *rnd(size_t n, unsigned seed) { return test_rand_uniform(n, &seed); }
 
 static void check(const char *what, const char *part, const float *got, const double *want,
                   size_t n, double tol) {
-    double e = rel_err(got, want, n);
+    double e = test_rel_err(got, want, n);
     if (!(e <= tol)) fail_msg("%s %s: relative error %.3g (tol %.g)", what, part, e, tol);
 }
 
@@ -56,13 +41,6 @@ typedef struct {
 } result;
 
 static void result_free(result *r) { free(r->y), free(r->dx), free(r->dw), free(r->db); }
-
-static lc_tensor *leaf(const float *v, int ndim, const int64_t *shape_) {
-    lc_tensor *t;
-    assert_ok(lc_tensor_from_host(ctx, &t, v, ndim, shape_));
-    assert_ok(lc_tensor_set_requires_grad(ctx, t));
-    return t;
-}
 
 // Runs the conv on the backend b; `twice`: y = conv(x, w) + conv(x, w), so that the
 // gradients of x, w and b accumulate over two backward calls.
@@ -75,9 +53,9 @@ static result run(lc_gemm_backend backend, const shape *s, lc_act act, float alp
           *rh = rnd(ny, seed + 3);
     assert_ok(lc_gemm_set_backend(dev, backend));
     lc_step_begin(ctx);
-    lc_tensor *x = leaf(xh, 4, (int64_t[]){s->N, s->C, s->H, s->W}),
-              *w = leaf(wh, 4, (int64_t[]){s->O, s->C, s->KH, s->KW}),
-              *b = leaf(bh, 1, (int64_t[]){s->O}), *y, *r;
+    lc_tensor *x = test_leaf(ctx, xh, 4, (int64_t[]){s->N, s->C, s->H, s->W}),
+              *w = test_leaf(ctx, wh, 4, (int64_t[]){s->O, s->C, s->KH, s->KW}),
+              *b = test_leaf(ctx, bh, 1, (int64_t[]){s->O}), *y, *r;
     assert_ok(lc_conv2d_act(ctx, &y, x, w, b, s->s, s->p, act, alpha));
     if (twice) {
         lc_tensor *y2;
@@ -223,17 +201,6 @@ static void test_conv_host_activations(void **state) {
     }
 }
 
-static double profile_calls(const char *name) {
-    lc_profile_row *rows;
-    int n;
-    assert_ok(lc_device_profile(dev, &rows, &n));
-    double calls = 0;
-    for (int i = 0; i < n; i++)
-        if (!strcmp(rows[i].name, name)) calls = (double)rows[i].calls;
-    free(rows);
-    return calls;
-}
-
 // Which path ran: the host tasks' profile rows grow with the host backend only.
 static void test_conv_host_path_taken(void **state) {
     (void)state;
@@ -245,14 +212,15 @@ static void test_conv_host_path_taken(void **state) {
     if (env && !strcmp(env, "0")) host_ok = 0;
     const char *conv = getenv("LATENTCL_CONV"); // gpu: the GPU kernels are forced
     if (conv && !strcmp(conv, "gpu")) host_ok = 0;
-    double f0 = profile_calls("conv2d (host)"), b0 = profile_calls("conv2d backward (host)");
+    int f0 = test_profile_calls(dev, "conv2d (host)"),
+        b0 = test_profile_calls(dev, "conv2d backward (host)");
     result r = run(LC_GEMM_CLBLAST, &s, LC_ACT_NONE, 0.0f, 0, 1u);
     result_free(&r);
-    assert_true(profile_calls("conv2d (host)") == f0);
+    assert_true(test_profile_calls(dev, "conv2d (host)") == f0);
     r = run(LC_GEMM_HOST, &s, LC_ACT_NONE, 0.0f, 0, 1u);
     result_free(&r);
-    assert_true(profile_calls("conv2d (host)") == f0 + host_ok);
-    assert_true(profile_calls("conv2d backward (host)") == b0 + host_ok);
+    assert_true(test_profile_calls(dev, "conv2d (host)") == f0 + host_ok);
+    assert_true(test_profile_calls(dev, "conv2d backward (host)") == b0 + host_ok);
 }
 
 int main(void) {

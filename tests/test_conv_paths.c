@@ -18,34 +18,9 @@ static lc_ctx *ctx;
 static int setup(void **state) { return test_open_device(&dev, &ctx); }
 static int teardown(void **state) { return test_close_device(dev, ctx); }
 
-static float *rnd(size_t n, unsigned *seed) {
-    float *v = malloc(n * sizeof *v);
-    for (size_t i = 0; i < n; i++) {
-        *seed = *seed * 1103515245u + 12345u;
-        v[i] = (float)((*seed >> 8) & 0xffff) / 65536.0f - 0.5f;
-    }
-    return v;
-}
-
-static double max_err(const float *got, const double *want, size_t n) {
-    double e = 0, scale = 1;
-    for (size_t i = 0; i < n; i++)
-        scale = fmax(scale, fabs(want[i]));
-    for (size_t i = 0; i < n; i++)
-        e = fmax(e, fabs(got[i] - want[i]));
-    return e / scale;
-}
-
 static void check(const char *what, const float *got, const double *want, size_t n, double tol) {
-    double e = max_err(got, want, n);
+    double e = test_rel_err(got, want, n);
     if (!(e <= tol)) fail_msg("%s: relative error %.3g (tol %.g)", what, e, tol);
-}
-
-static lc_tensor *leaf(const float *v, int ndim, const int64_t *shape) {
-    lc_tensor *t;
-    assert_ok(lc_tensor_from_host(ctx, &t, v, ndim, shape));
-    assert_ok(lc_tensor_set_requires_grad(ctx, t));
-    return t;
 }
 
 static void read_grad(float *dst, lc_tensor *t) { assert_ok(lc_tensor_grad_to_host(ctx, dst, t)); }
@@ -61,8 +36,9 @@ static void conv_case(int transposed, int N, int C, int H, int W, int O, int K, 
     else
         OH = (H + 2 * p - K) / s + 1, OW = (W + 2 * p - K) / s + 1;
     size_t nx = (size_t)N * C * H * W, nw = (size_t)O * C * K * K, ny = (size_t)N * O * OH * OW;
-    float *xh = rnd(nx, &seed), *wh = rnd(nw, &seed), *bh = rnd((size_t)O, &seed),
-          *rh = rnd(ny, &seed), *got = malloc((ny > nx ? (ny > nw ? ny : nw) : nx) * 4);
+    float *xh = test_rand_uniform(nx, &seed), *wh = test_rand_uniform(nw, &seed),
+          *bh = test_rand_uniform((size_t)O, &seed), *rh = test_rand_uniform(ny, &seed),
+          *got = malloc((ny > nx ? (ny > nw ? ny : nw) : nx) * 4);
     double *y = calloc(ny, 8), *dx = calloc(nx, 8), *dw = calloc(nw, 8), *db = calloc(O, 8);
     for (size_t i = 0; i < ny; i++)
         y[i] = bh[(i / ((size_t)OH * OW)) % O];
@@ -92,9 +68,10 @@ static void conv_case(int transposed, int N, int C, int H, int W, int O, int K, 
     for (size_t i = 0; i < ny; i++)
         db[(i / ((size_t)OH * OW)) % O] += rh[i];
     lc_step_begin(ctx);
-    lc_tensor *x = leaf(xh, 4, (int64_t[]){N, C, H, W}), *r, *out,
-              *wt = leaf(wh, 4, transposed ? (int64_t[]){C, O, K, K} : (int64_t[]){O, C, K, K}),
-              *bt = leaf(bh, 1, (int64_t[]){O});
+    lc_tensor *x = test_leaf(ctx, xh, 4, (int64_t[]){N, C, H, W}), *r, *out,
+              *wt = test_leaf(ctx, wh, 4,
+                              transposed ? (int64_t[]){C, O, K, K} : (int64_t[]){O, C, K, K}),
+              *bt = test_leaf(ctx, bh, 1, (int64_t[]){O});
     if (transposed)
         assert_ok(lc_conv_transpose2d(ctx, &out, x, wt, bt, s, p, op));
     else
@@ -146,7 +123,8 @@ static void pool_case(int is_max, int N, int C, int H, int W, int k, int s) {
     unsigned seed = (unsigned)(H * 31 + W + k * 7 + s + is_max);
     int OH = (H - k) / s + 1, OW = (W - k) / s + 1;
     size_t nx = (size_t)N * C * H * W, ny = (size_t)N * C * OH * OW;
-    float *xh = rnd(nx, &seed), *rh = rnd(ny, &seed), *got = malloc(nx * 4);
+    float *xh = test_rand_uniform(nx, &seed), *rh = test_rand_uniform(ny, &seed),
+          *got = malloc(nx * 4);
     double *y = calloc(ny, 8), *dx = calloc(nx, 8);
     for (int nc = 0; nc < N * C; nc++)
         for (int oh = 0; oh < OH; oh++)
@@ -169,7 +147,7 @@ static void pool_case(int is_max, int N, int C, int H, int W, int k, int s) {
                 }
             }
     lc_step_begin(ctx);
-    lc_tensor *x = leaf(xh, 4, (int64_t[]){N, C, H, W}), *out, *r;
+    lc_tensor *x = test_leaf(ctx, xh, 4, (int64_t[]){N, C, H, W}), *out, *r;
     if (is_max)
         assert_ok(lc_max_pool2d(ctx, &out, x, k, s));
     else
@@ -200,7 +178,8 @@ static void test_pool_paths(void **state) {
 static void upsample_case(int N, int C, int H, int W, int f) {
     unsigned seed = (unsigned)(H * 13 + W + f);
     size_t nx = (size_t)N * C * H * W, ny = nx * f * f;
-    float *xh = rnd(nx, &seed), *rh = rnd(ny, &seed), *got = malloc(ny * 4);
+    float *xh = test_rand_uniform(nx, &seed), *rh = test_rand_uniform(ny, &seed),
+          *got = malloc(ny * 4);
     double *y = calloc(ny, 8), *dx = calloc(nx, 8);
     for (int nc = 0; nc < N * C; nc++)
         for (int a = 0; a < H * f; a++)
@@ -211,7 +190,7 @@ static void upsample_case(int N, int C, int H, int W, int f) {
                 dx[xi] += rh[yi];
             }
     lc_step_begin(ctx);
-    lc_tensor *x = leaf(xh, 4, (int64_t[]){N, C, H, W}), *out, *r;
+    lc_tensor *x = test_leaf(ctx, xh, 4, (int64_t[]){N, C, H, W}), *out, *r;
     assert_ok(lc_upsample_nearest(ctx, &out, x, f));
     assert_ok(lc_tensor_from_host(ctx, &r, rh, 4, (int64_t[]){N, C, H * f, W * f}));
     assert_ok(lc_backward_from(ctx, out, r));

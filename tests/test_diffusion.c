@@ -44,6 +44,33 @@ static void test_schedule_values(void **state) {
     assert_int_equal(lc_dif_schedule_make(&s, LC_DIF_LINEAR, 0), LC_ERR_INVALID_ARG);
 }
 
+// The linear endpoints scale by 1000 / T: T = 1000 keeps DDPM's exact values (above), a
+// shorter chain still ends near N(0, I), and very short chains keep every beta below 1.
+static void test_linear_schedule_scales_with_T(void **state) {
+    (void)state;
+    lc_dif_schedule s;
+    assert_ok(lc_dif_schedule_make(&s, LC_DIF_LINEAR, 1000));
+    assert_true(s.beta[1] == 1e-4); // bit for bit: the scale is exactly 1
+    assert_true(s.beta[1000] == 0.02);
+    lc_dif_schedule_free(&s);
+    assert_ok(lc_dif_schedule_make(&s, LC_DIF_LINEAR, 100));
+    assert_true(fabs(s.beta[1] - 1e-3) < 1e-15);
+    assert_true(fabs(s.beta[100] - 0.2) < 1e-15);
+    assert_true(s.alpha_bar[100] < 1e-3); // unscaled 1e-4..0.02 ended at 0.37
+    lc_dif_schedule_free(&s);
+    const int short_T[] = {1, 2, 10, 20, 21};
+    for (size_t k = 0; k < sizeof short_T / sizeof *short_T; k++) {
+        int T = short_T[k];
+        assert_ok(lc_dif_schedule_make(&s, LC_DIF_LINEAR, T));
+        for (int t = 1; t <= T; t++) {
+            assert_true(s.beta[t] > 0 && s.beta[t] <= 0.999);
+            assert_true(s.alpha_bar[t] > 0 && s.alpha_bar[t] < s.alpha_bar[t - 1]);
+        }
+        if (T > 1) assert_true(s.beta[1] < s.beta[T]);
+        lc_dif_schedule_free(&s);
+    }
+}
+
 // ---- the forward chain ------------------------------------------------------------------------
 
 // x_t by t steps of q(x_t | x_{t-1}) and by the closed form: the same mean and variance.
@@ -362,6 +389,7 @@ static void test_frechet_known_values(void **state) {
 int main(void) {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_schedule_values),
+        cmocka_unit_test(test_linear_schedule_scales_with_T),
         cmocka_unit_test(test_closed_form_equals_iterated),
         cmocka_unit_test(test_loss_matches_host),
         cmocka_unit_test(test_timestep_draws),

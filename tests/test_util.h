@@ -43,4 +43,15 @@ const char *test_path(const char *dir, const char *name);
 // Two checkpoints (safetensors files) hold the same tensors, byte for byte, and the same
 // value for each metadata key of keys (NULL-terminated); fails the test otherwise.
 void test_assert_same_checkpoint(const char *a, const char *b, const char *const *keys);
+
+// Numeric fixtures of the conv tests:
+// n floats uniform in [-0.5, 0.5) from a linear congruential generator that advances *seed
+// (caller frees).
+float *test_rand_uniform(size_t n, unsigned *seed);
+// max |got - want| / max(1, max |want|): the error relative to the reference's scale.
+double test_rel_err(const float *got, const double *want, size_t n);
+// A tensor (ndim, shape) on ctx holding v, that records gradients.
+lc_tensor *test_leaf(lc_ctx *ctx, const float *v, int ndim, const int64_t *shape);
+// The calls of the profile row named name (0 when there is none); needs a profiling device.
+int test_profile_calls(lc_device *dev, const char *name);
 #endif

@@ -1,5 +1,6 @@
 #include "test_util.h"
 
+#include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -108,4 +109,41 @@ void test_assert_same_checkpoint(const char *a, const char *b, const char *const
     }
     lc_st_close(fa);
     lc_st_close(fb);
+}
+
+float *test_rand_uniform(size_t n, unsigned *seed) {
+    float *v = malloc(n * sizeof *v);
+    assert_non_null(v);
+    for (size_t i = 0; i < n; i++) {
+        *seed = *seed * 1103515245u + 12345u;
+        v[i] = (float)((*seed >> 8) & 0xffff) / 65536.0f - 0.5f;
+    }
+    return v;
+}
+
+double test_rel_err(const float *got, const double *want, size_t n) {
+    double e = 0, scale = 1;
+    for (size_t i = 0; i < n; i++)
+        scale = fmax(scale, fabs(want[i]));
+    for (size_t i = 0; i < n; i++)
+        e = fmax(e, fabs(got[i] - want[i]));
+    return e / scale;
+}
+
+lc_tensor *test_leaf(lc_ctx *ctx, const float *v, int ndim, const int64_t *shape) {
+    lc_tensor *t;
+    assert_ok(lc_tensor_from_host(ctx, &t, v, ndim, shape));
+    assert_ok(lc_tensor_set_requires_grad(ctx, t));
+    return t;
+}
+
+int test_profile_calls(lc_device *dev, const char *name) {
+    lc_profile_row *rows;
+    int n;
+    assert_ok(lc_device_profile(dev, &rows, &n));
+    int calls = 0;
+    for (int i = 0; i < n; i++)
+        if (!strcmp(rows[i].name, name)) calls = (int)rows[i].calls;
+    free(rows);
+    return calls;
 }

@@ -51,7 +51,8 @@ typedef struct {
     double *alpha_bar; // (T + 1): prod_{s <= t} alpha_s
 } lc_dif_schedule;
 
-// linear: beta_t from 1e-4 to 0.02 (T = 1000 in DDPM; other T keep the endpoints);
+// linear: beta_t from 1e-4 to 0.02 for T = 1000 (DDPM); for other T both endpoints scale by
+// 1000 / T (Improved DDPM), the upper one clamped at 0.999;
 // cosine (Nichol & Dhariwal 2021): abar_t = f(t) / f(0), f(t) = cos^2(((t/T + s)/(1 + s)) pi/2),
 // s = 0.008, beta_t clipped at 0.999.
 lc_status lc_dif_schedule_make(lc_dif_schedule *out, lc_dif_schedule_kind kind, int T);

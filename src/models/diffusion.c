@@ -48,10 +48,18 @@ lc_status lc_dif_schedule_make(lc_dif_schedule *out, lc_dif_schedule_kind kind, 
         lc_dif_schedule_free(out);
         return lc_fail(LC_ERR_NOMEM, "out of memory for the schedule");
     }
+    // Linear: DDPM's endpoints 1e-4..0.02 are for T = 1000; for other T they scale by 1000 / T
+    // (Improved DDPM's rule), so that abar_T stays near 0 and x_T near N(0, I) (T = 100 with
+    // the unscaled endpoints ends at abar_T = 0.37). 1000.0 / T is exactly 1 at T = 1000, so
+    // that schedule is unchanged bit for bit. For T <= 20 hi would reach 1 (alpha_t <= 0): it is
+    // clamped at 0.999, as the cosine's betas are; lo = 0.1 / T <= 0.1 stays below it.
+    double scale = 1000.0 / T;
+    double lo = 1e-4 * scale, hi = 0.02 * scale;
+    if (hi > 0.999) hi = 0.999;
+    if (lo > hi) lo = hi;
     out->alpha[0] = out->alpha_bar[0] = 1.0;
     for (int t = 1; t <= T; t++) {
         if (kind == LC_DIF_LINEAR) {
-            double lo = 1e-4, hi = 0.02; // DDPM's endpoints, T = 1000
             out->beta[t] = T == 1 ? lo : lo + (hi - lo) * (double)(t - 1) / (double)(T - 1);
         } else {
             double b = 1.0 - cosine_f(t, T) / cosine_f(t - 1, T);

@@ -32,48 +32,9 @@ int lc_conv_gpu_chunk(lc_ctx *c, size_t rows, int Q, int N) {
 
 // One work item per element of a 3-D range (fastest dimension first, in groups of
 // LC_LOCAL_ITEMS along it): no index divisions in the kernels.
-static lc_status launch3(lc_ctx *c, cl_kernel k, const char *name, const size_t global[3]) {
-    const size_t local[3] = {LC_LOCAL_ITEMS, 1, 1};
-    return lc_launch(lc_ctx_dev(c), k, name, 3, global, local);
-}
-
 lc_status lc_conv_gpu_launch_qon(lc_ctx *c, cl_kernel k, const char *name, int Q, int O, int N) {
-    return launch3(c, k, name, (size_t[3]){(size_t)Q, (size_t)O, (size_t)N});
-}
-
-lc_status lc_conv_gpu_im2col(lc_ctx *c, cl_mem cols, cl_mem x, size_t xo, const int *geom, int sn,
-                             int sc) {
-    cl_kernel k;
-    LC_TRY(lc_kernel(c, &k, "conv_gpu", "im2col_g"));
-    int xoi = lc_i(xo);
-    LC_SET(k, 0, cols);
-    LC_SET(k, 1, x);
-    LC_SET(k, 2, xoi);
-    for (cl_uint i = 0; i < 10; i++)
-        LC_TRY(lc_set_arg(k, 3 + i, sizeof(int), &geom[i], "geometry"));
-    LC_SET(k, 13, sn);
-    LC_SET(k, 14, sc);
-    size_t global[3] = {(size_t)geom[8] * geom[9], (size_t)geom[1], (size_t)geom[0]}; // (q, c, n)
-    return launch3(c, k, "im2col_gpu", global);
-}
-
-lc_status lc_conv_gpu_col2im(lc_ctx *c, cl_mem x, size_t xo, cl_mem cols, const int *geom, int acc,
-                             const lc_tensor *b) {
-    cl_kernel k;
-    LC_TRY(lc_kernel(c, &k, "conv_gpu", "col2im_g"));
-    int xoi = lc_i(xo), has_b = b != NULL, bo = b ? lc_i(b->off) : 0;
-    cl_mem bb = b ? b->buf : cols;
-    LC_SET(k, 0, x);
-    LC_SET(k, 1, xoi);
-    LC_SET(k, 2, cols);
-    for (cl_uint i = 0; i < 10; i++)
-        LC_TRY(lc_set_arg(k, 3 + i, sizeof(int), &geom[i], "geometry"));
-    LC_SET(k, 13, acc);
-    LC_SET(k, 14, bb);
-    LC_SET(k, 15, bo);
-    LC_SET(k, 16, has_b);
-    size_t global[3] = {(size_t)geom[2] * geom[3], (size_t)geom[1], (size_t)geom[0]}; // (hw, c, n)
-    return launch3(c, k, "col2im_gpu", global);
+    const size_t global[3] = {(size_t)Q, (size_t)O, (size_t)N}, local[3] = {LC_LOCAL_ITEMS, 1, 1};
+    return lc_launch(lc_ctx_dev(c), k, name, 3, global, local);
 }
 
 // Work-groups per channel for the first pass: enough groups over all channels to fill

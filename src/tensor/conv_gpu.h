@@ -15,17 +15,9 @@ int lc_conv_gpu(lc_ctx *c);
 // many as fit, at least one.
 int lc_conv_gpu_chunk(lc_ctx *c, size_t rows, int Q, int N);
 
-// The geometry as ops_conv.c keeps it: {N, C, H, W, KH, KW, s, p, OH, OW}, the "image"
-// side (N, C, H, W) and the grid (OH, OW).
-
-// cols (C*KH*KW, N*OH*OW) from x at xo; plane (n, c) of x starts at xo + n*sn + c*sc.
-lc_status lc_conv_gpu_im2col(lc_ctx *c, cl_mem cols, cl_mem x, size_t xo, const int *geom, int sn,
-                             int sc);
-// x (N, C, H, W) at xo (+)= col2im(cols) (+ b, NULL for none).
-lc_status lc_conv_gpu_col2im(lc_ctx *c, cl_mem x, size_t xo, cl_mem cols, const int *geom, int acc,
-                             const lc_tensor *b);
 // Launches k with one work item per element of (Q, O, N), Q fastest: the GPU layout
-// kernels cols_to_nchw_g / nchw_to_cols_g, whose arguments ops_conv.c sets as for the CPU ones.
+// kernels im2col_g (q, c, n), col2im_g (hw, c, n), cols_to_nchw_g and nchw_to_cols_g
+// (q, o, n), whose arguments ops_conv.c sets as for the CPU ones.
 lc_status lc_conv_gpu_launch_qon(lc_ctx *c, cl_kernel k, const char *name, int Q, int O, int N);
 // db at dbo (+)= the sums over n and q of dy (N, O, Q) at dyo.
 lc_status lc_conv_gpu_channel_sum(lc_ctx *c, cl_mem db, size_t dbo, int acc, cl_mem dy, size_t dyo,

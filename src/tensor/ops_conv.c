@@ -28,21 +28,23 @@ static lc_status set_geom_args(cl_kernel k, cl_uint first, const geom *g) {
 }
 
 // cols (C*KH*KW, N*OH*OW) from x (N, C, H, W) at xoff, or from x in the cols layout
-// (C, N*H*W) when x_is_cols.
+// (C, N*H*W) when x_is_cols. The CPU and GPU kernels take the same arguments.
 static lc_status im2col_from(lc_ctx *c, cl_mem cols, cl_mem x, size_t xoff, const geom *g,
                              int x_is_cols) {
+    int gpu = lc_conv_gpu(c);
     cl_kernel k;
-    LC_TRY(lc_kernel(c, &k, "conv", "im2col"));
+    LC_TRY(lc_kernel(c, &k, gpu ? "conv_gpu" : "conv", gpu ? "im2col_g" : "im2col"));
     int xo = lc_i(xoff), plane = g->H * g->W;
     int sn = x_is_cols ? plane : g->C * plane, sc = x_is_cols ? g->N * plane : plane;
-    if (lc_conv_gpu(c)) return lc_conv_gpu_im2col(c, cols, x, xoff, &g->N, sn, sc);
     LC_SET(k, 0, cols);
     LC_SET(k, 1, x);
     LC_SET(k, 2, xo);
     LC_TRY(set_geom_args(k, 3, g));
     LC_SET(k, 13, sn);
     LC_SET(k, 14, sc);
-    // One work item per (row of cols, image): OH runs of OW outputs.
+    // GPU: one work item per (column q of an image, channel, image), q fastest.
+    if (gpu) return lc_conv_gpu_launch_qon(c, k, "im2col_gpu", g->OH * g->OW, g->C, g->N);
+    // CPU: one work item per (row of cols, image): OH runs of OW outputs.
     return lc_launch1(c, k, "im2col", (size_t)g->C * g->KH * g->KW * g->N);
 }
 
@@ -64,11 +66,13 @@ static lc_status flip_weights(lc_ctx *c, cl_mem wf, cl_mem w, size_t woff, int O
     return lc_launch1(c, k, "conv_flip_weights", (size_t)O * C * KK);
 }
 
+// x (N, C, H, W) at xoff (+)= col2im(cols) (+ b, NULL for none); the same arguments on
+// the CPU and the GPU.
 static lc_status col2im(lc_ctx *c, cl_mem x, size_t xoff, cl_mem cols, const geom *g, int acc,
                         const lc_tensor *b) {
-    if (lc_conv_gpu(c)) return lc_conv_gpu_col2im(c, x, xoff, cols, &g->N, acc, b);
+    int gpu = lc_conv_gpu(c);
     cl_kernel k;
-    LC_TRY(lc_kernel(c, &k, "conv", "col2im"));
+    LC_TRY(lc_kernel(c, &k, gpu ? "conv_gpu" : "conv", gpu ? "col2im_g" : "col2im"));
     int xo = lc_i(xoff), has_b = b != NULL, bo = b ? lc_i(b->off) : 0;
     cl_mem bb = b ? b->buf : cols;
     LC_SET(k, 0, x);
@@ -79,7 +83,9 @@ static lc_status col2im(lc_ctx *c, cl_mem x, size_t xoff, cl_mem cols, const geo
     LC_SET(k, 14, bb);
     LC_SET(k, 15, bo);
     LC_SET(k, 16, has_b);
-    return lc_launch1(c, k, "col2im", (size_t)g->N * g->C); // one per x plane
+    // GPU: one work item per element of x, (hw, c, n); CPU: one per x plane.
+    if (gpu) return lc_conv_gpu_launch_qon(c, k, "col2im_gpu", g->H * g->W, g->C, g->N);
+    return lc_launch1(c, k, "col2im", (size_t)g->N * g->C);
 }
 
 // y (N, O, Q) (+)= act(src (O, N*Q) + b). The CPU and GPU kernels take the same arguments;

@@ -136,7 +136,8 @@ class UNet(nn.Module):
 class Diffusion:
     def __init__(self, T=1000):
         self.T = T
-        beta = torch.linspace(1e-4, 0.02, T, dtype=torch.float64)  # beta_1..beta_T
+        # beta_1..beta_T: DDPM's 1e-4..0.02 at T = 1000, scaled by 1000/T otherwise (as latentcl)
+        beta = torch.linspace(min(1e-4 * 1000 / T, 0.999), min(0.02 * 1000 / T, 0.999), T, dtype=torch.float64)
         self.abar = torch.cat([torch.ones(1, dtype=torch.float64), torch.cumprod(1 - beta, 0)])  # t = 0..T
 
     def loss(self, model, x0, y, p_uncond=0.1):

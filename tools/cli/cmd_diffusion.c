@@ -91,7 +91,8 @@ int cmd_train_diffusion(int argc, char **argv) {
          "unet, unet-tiny (16/32/64) or mlp (points); default: mlp for points, unet-tiny on a "
          "CPU device, else unet",
          "NET"},
-        {"--noise-schedule", OPT_STRING, &schedule, "linear (1e-4..0.02) or cosine", "S"},
+        {"--noise-schedule", OPT_STRING, &schedule,
+         "linear (1e-4..0.02 at T = 1000, scaled by 1000/T) or cosine", "S"},
         {"--T", OPT_INT, &T, "diffusion steps", "T"},
         {"--cond", OPT_STRING, &cond,
          "none, class, or text (captions; label or caption dropped 10% for guidance)", "C"},
