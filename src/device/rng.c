@@ -3,6 +3,19 @@
 
 #include "latentcl/rng.h"
 
+// The Philox key (the seed's two words) and counter: kernel arguments first .. first + 5.
+static lc_status set_philox_args(cl_kernel k, cl_uint first, uint64_t seed,
+                                 const uint32_t counter[4]) {
+    const cl_uint key[2] = {(cl_uint)seed, (cl_uint)(seed >> 32)};
+    for (cl_uint i = 0; i < 2; i++)
+        LC_TRY(LC_ARG(k, first + i, key[i]));
+    for (cl_uint i = 0; i < 4; i++) {
+        cl_uint c = counter[i];
+        LC_TRY(LC_ARG(k, first + 2 + i, c));
+    }
+    return LC_OK;
+}
+
 lc_status lc_rng_fill(lc_device *dev, cl_mem out, size_t count, int normal, uint64_t seed,
                       const uint32_t counter[4]) {
     if (count == 0) return LC_OK;
@@ -11,17 +24,10 @@ lc_status lc_rng_fill(lc_device *dev, cl_mem out, size_t count, int normal, uint
     cl_kernel k;
     LC_TRY(lc_device_kernel(&k, dev, "rng", "philox_fill"));
     cl_uint n = (cl_uint)count, nrm = normal ? 1u : 0u;
-    cl_uint key0 = (cl_uint)seed, key1 = (cl_uint)(seed >> 32);
-    cl_uint c0 = counter[0], c1 = counter[1], c2 = counter[2], c3 = counter[3];
     LC_TRY(LC_ARG(k, 0, out));
     LC_TRY(LC_ARG(k, 1, n));
     LC_TRY(LC_ARG(k, 2, nrm));
-    LC_TRY(LC_ARG(k, 3, key0));
-    LC_TRY(LC_ARG(k, 4, key1));
-    LC_TRY(LC_ARG(k, 5, c0));
-    LC_TRY(LC_ARG(k, 6, c1));
-    LC_TRY(LC_ARG(k, 7, c2));
-    LC_TRY(LC_ARG(k, 8, c3));
+    LC_TRY(set_philox_args(k, 3, seed, counter));
     size_t global = (count + 3) / 4;
     return lc_launch(dev, k, "philox_fill", 1, &global, NULL);
 }
@@ -33,16 +39,9 @@ lc_status lc_rng_bits(lc_device *dev, cl_mem out, size_t blocks, uint64_t seed,
     cl_kernel k;
     LC_TRY(lc_device_kernel(&k, dev, "rng", "philox_bits"));
     cl_uint n = (cl_uint)blocks;
-    cl_uint key0 = (cl_uint)seed, key1 = (cl_uint)(seed >> 32);
-    cl_uint c0 = counter[0], c1 = counter[1], c2 = counter[2], c3 = counter[3];
     LC_TRY(LC_ARG(k, 0, out));
     LC_TRY(LC_ARG(k, 1, n));
-    LC_TRY(LC_ARG(k, 2, key0));
-    LC_TRY(LC_ARG(k, 3, key1));
-    LC_TRY(LC_ARG(k, 4, c0));
-    LC_TRY(LC_ARG(k, 5, c1));
-    LC_TRY(LC_ARG(k, 6, c2));
-    LC_TRY(LC_ARG(k, 7, c3));
+    LC_TRY(set_philox_args(k, 2, seed, counter));
     size_t global = blocks;
     return lc_launch(dev, k, "philox_bits", 1, &global, NULL);
 }

@@ -14,6 +14,7 @@
 #include <math.h>
 #include <stdio.h>
 
+#include "models/gauss_latent.h"
 #include "models/mmvae_internal.h"
 
 // ---- the networks --------------------------------------------------------------------------
@@ -22,23 +23,18 @@ lc_status mmvae_declare(lc_mmvae *m) {
     const lc_mmvae_config *c = &m->cfg;
     lc_params *p = &m->params;
     int64_t Z = c->latent, H = c->hidden, D = c->text.dim;
-    m->flat = 64 * (c->height / 4) * (c->width / 4);
-    // q(z|x): nn.Sequential(Conv2d, ReLU, Conv2d, ReLU, Flatten, Linear, ReLU) + heads
-    LC_TRY(lc_conv_declare(&m->enc_conv[0], p, "image_encoder.0", c->channels, 32, 4, 2, 1, 1));
-    LC_TRY(lc_conv_declare(&m->enc_conv[1], p, "image_encoder.2", 32, 64, 4, 2, 1, 1));
-    LC_TRY(lc_linear_declare(&m->enc_fc, p, "image_encoder.5", m->flat, H, 1));
+    // q(z|x): the conv image encoder (image_nets.h) and two heads
+    LC_TRY(image_encoder_declare(&m->image_enc, p, "image_encoder", c->channels, c->height,
+                                 c->width, H));
     LC_TRY(lc_linear_declare(&m->img_mu, p, "image_mu", H, Z, 1));
     LC_TRY(lc_linear_declare(&m->img_logvar, p, "image_logvar", H, Z, 1));
     // q(z|y)
     LC_TRY(lc_text_encoder_declare(&m->text_enc, p, "text", &c->text));
     LC_TRY(lc_linear_declare(&m->txt_mu, p, "text_mu", D, Z, 1));
     LC_TRY(lc_linear_declare(&m->txt_logvar, p, "text_logvar", D, Z, 1));
-    // p(x|z): Linear, ReLU, Linear, ReLU, Unflatten, ConvTranspose2d, ReLU, ConvTranspose2d
-    LC_TRY(lc_linear_declare(&m->dec_fc[0], p, "image_decoder.0", Z, H, 1));
-    LC_TRY(lc_linear_declare(&m->dec_fc[1], p, "image_decoder.2", H, m->flat, 1));
-    LC_TRY(lc_conv_transpose_declare(&m->dec_conv[0], p, "image_decoder.5", 64, 32, 4, 2, 1, 0, 1));
-    LC_TRY(lc_conv_transpose_declare(&m->dec_conv[1], p, "image_decoder.7", 32, c->channels, 4, 2,
-                                     1, 0, 1));
+    // p(x|z): the conv image decoder
+    LC_TRY(image_decoder_declare(&m->image_dec, p, "image_decoder", Z, H, c->channels, c->height,
+                                 c->width));
     // p(y|z)
     return lc_text_decoder_declare(&m->text_dec, p, "text_decoder", &c->text, Z);
 }
@@ -46,12 +42,9 @@ lc_status mmvae_declare(lc_mmvae *m) {
 lc_status mmvae_init_weights(lc_mmvae *m, uint64_t seed) {
     lc_device *d = m->dev;
     lc_params *p = &m->params;
-    for (int i = 0; i < 2; i++) {
-        LC_TRY(lc_conv_reset(d, p, &m->enc_conv[i], seed));
-        LC_TRY(lc_conv_reset(d, p, &m->dec_conv[i], seed));
-        LC_TRY(lc_linear_reset(d, p, &m->dec_fc[i], seed));
-    }
-    LC_TRY(lc_linear_reset(d, p, &m->enc_fc, seed));
+    // Each draw is keyed by its parameter's number, so the order of these calls is free.
+    LC_TRY(image_encoder_reset(d, p, &m->image_enc, seed));
+    LC_TRY(image_decoder_reset(d, p, &m->image_dec, seed));
     LC_TRY(lc_linear_reset(d, p, &m->img_mu, seed));
     LC_TRY(lc_linear_reset(d, p, &m->img_logvar, seed));
     LC_TRY(lc_linear_reset(d, p, &m->txt_mu, seed));
@@ -61,16 +54,8 @@ lc_status mmvae_init_weights(lc_mmvae *m, uint64_t seed) {
 }
 
 lc_status mmvae_image_expert(lc_mmvae *m, lc_tensor **mu, lc_tensor **logvar, lc_tensor *x) {
-    const lc_mmvae_config *c = &m->cfg;
-    int64_t B = x->shape[0];
     lc_tensor *h;
-    LC_TRY(lc_reshape(m->ctx, &h, x, 4, (int64_t[]){B, c->channels, c->height, c->width}));
-    LC_TRY(
-        lc_conv_forward(m->ctx, &h, &m->params, &m->enc_conv[0], h, LC_ACT_RELU)); // (B,32,H/2,W/2)
-    LC_TRY(
-        lc_conv_forward(m->ctx, &h, &m->params, &m->enc_conv[1], h, LC_ACT_RELU)); // (B,64,H/4,W/4)
-    LC_TRY(lc_reshape(m->ctx, &h, h, 2, (int64_t[]){B, m->flat}));
-    LC_TRY(lc_linear_forward(m->ctx, &h, &m->params, &m->enc_fc, h, LC_ACT_RELU)); // (B, 256)
+    LC_TRY(image_encoder_forward(m->ctx, &h, &m->params, &m->image_enc, x));       // (B, H)
     LC_TRY(lc_linear_forward(m->ctx, mu, &m->params, &m->img_mu, h, LC_ACT_NONE)); // (B, Z)
     return lc_linear_forward(m->ctx, logvar, &m->params, &m->img_logvar, h, LC_ACT_NONE);
 }
@@ -84,16 +69,7 @@ lc_status mmvae_text_expert(lc_mmvae *m, lc_tensor **mu, lc_tensor **logvar, lc_
 }
 
 lc_status mmvae_image_decoder(lc_mmvae *m, lc_tensor **logits, lc_tensor *z) {
-    const lc_mmvae_config *c = &m->cfg;
-    int64_t B = z->shape[0];
-    lc_tensor *h;
-    LC_TRY(lc_linear_forward(m->ctx, &h, &m->params, &m->dec_fc[0], z, LC_ACT_RELU)); // (B, 256)
-    LC_TRY(lc_linear_forward(m->ctx, &h, &m->params, &m->dec_fc[1], h, LC_ACT_RELU)); // (B, flat)
-    LC_TRY(lc_reshape(m->ctx, &h, h, 4, (int64_t[]){B, 64, c->height / 4, c->width / 4}));
-    LC_TRY(
-        lc_conv_forward(m->ctx, &h, &m->params, &m->dec_conv[0], h, LC_ACT_RELU)); // (B,32,H/2,W/2)
-    LC_TRY(lc_conv_forward(m->ctx, &h, &m->params, &m->dec_conv[1], h, LC_ACT_NONE)); // (B,C,H,W)
-    return lc_reshape(m->ctx, logits, h, 2, (int64_t[]){B, m->P});
+    return image_decoder_forward(m->ctx, logits, &m->params, &m->image_dec, z);
 }
 
 lc_status mmvae_text_decoder(lc_mmvae *m, lc_tensor **logits, lc_tensor *ids, lc_tensor *z) {
@@ -180,20 +156,6 @@ lc_status lc_poe(lc_ctx *ctx, lc_tensor **mu, lc_tensor **logvar, lc_tensor *con
 
 // ---- the ELBO ---------------------------------------------------------------------------------
 
-float mmvae_beta_at(const lc_mmvae_config *c, int64_t step) {
-    if (c->kl_warmup <= 0 || step + 1 >= c->kl_warmup) return (float)c->beta;
-    return (float)(c->beta * (double)(step + 1) / (double)c->kl_warmup);
-}
-
-static lc_status reparameterise(lc_ctx *ctx, lc_tensor **z, lc_tensor *mu, lc_tensor *logvar,
-                                lc_tensor *eps) {
-    const lc_unary_step half_exp[2] = {{LC_ACT_SCALE, 0.5f, 0.0f}, {LC_ACT_EXP, 0.0f, 0.0f}};
-    lc_tensor *sigma, *noise;
-    LC_TRY(lc_chain(ctx, &sigma, logvar, 2, half_exp)); // exp(logvar / 2)
-    LC_TRY(lc_mul(ctx, &noise, sigma, eps));
-    return lc_add(ctx, z, mu, noise);
-}
-
 static lc_status accumulate(lc_ctx *ctx, lc_tensor **sum, lc_tensor *term) {
     if (!*sum) {
         *sum = term;
@@ -216,8 +178,8 @@ lc_status mmvae_neg_elbo(lc_mmvae *m, lc_tensor **loss, lc_tensor **rec_x, lc_te
         int n = 0;
         if (given[k] & MMVAE_X) mus[n] = mu_x, lvs[n++] = lv_x;
         if (given[k] & MMVAE_Y) mus[n] = mu_y, lvs[n++] = lv_y;
-        LC_TRY(lc_poe(ctx, &mu, &lv, mus, lvs, n));         // q(z|S) = p(z) prod q(z|s)
-        LC_TRY(reparameterise(ctx, &z, mu, lv, b->eps[k])); // z ~ q(z|S)
+        LC_TRY(lc_poe(ctx, &mu, &lv, mus, lvs, n));               // q(z|S) = p(z) prod q(z|s)
+        LC_TRY(gauss_reparameterise(ctx, &z, mu, lv, b->eps[k])); // z ~ q(z|S)
         int rec = m->cfg.cross ? MMVAE_X | MMVAE_Y : given[k];
         if (rec & MMVAE_X) {
             lc_tensor *logits;

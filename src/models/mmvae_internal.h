@@ -8,6 +8,7 @@
 #include "latentcl/nn.h"
 #include "latentcl/tensor.h"
 #include "latentcl/text.h"
+#include "models/image_nets.h"
 
 // Purposes of random draws (the last Philox counter word), so streams never overlap.
 enum {
@@ -33,16 +34,14 @@ struct lc_mmvae {
     uint64_t seed;
     int64_t step; // of the checkpoint loaded
     int64_t P;    // floats per image
-    int64_t flat; // 64 * H/4 * W/4
-    // q(z|x)
-    lc_conv enc_conv[2];
-    lc_linear enc_fc, img_mu, img_logvar;
+    // q(z|x): the conv VAE's image encoder (models/image_nets.h) and two heads
+    image_encoder image_enc;
+    lc_linear img_mu, img_logvar;
     // q(z|y)
     lc_text_encoder text_enc;
     lc_linear txt_mu, txt_logvar;
-    // p(x|z), p(y|z)
-    lc_linear dec_fc[2];
-    lc_conv dec_conv[2];
+    // p(x|z): the conv VAE's image decoder; p(y|z)
+    image_decoder image_dec;
     lc_text_decoder text_dec;
     // Data (host; a step gathers its batch and uploads it).
     float *train_x;
@@ -90,7 +89,6 @@ typedef struct {
 // averaged over the batch). only_joint: the joint term alone (evaluation).
 lc_status mmvae_neg_elbo(lc_mmvae *m, lc_tensor **loss, lc_tensor **rec_x, lc_tensor **rec_y,
                          lc_tensor **kl, const mmvae_batch *b, float beta, bool only_joint);
-float mmvae_beta_at(const lc_mmvae_config *c, int64_t step);
 
 // ---- host batches (mmvae_train.c) ----
 // Grows the step scratch to B items.

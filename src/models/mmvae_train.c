@@ -9,6 +9,7 @@
 
 #include "latentcl/checkpoint.h"
 #include "latentcl/rng.h"
+#include "models/gauss_latent.h"
 #include "models/mmvae_internal.h"
 #include "models/model_io.h"
 
@@ -76,16 +77,6 @@ lc_status mmvae_upload(lc_mmvae *m, mmvae_batch *b, const float *x, const int32_
 
 // ---- data ---------------------------------------------------------------------------------------
 
-static lc_status check_shape(const lc_mmvae *m, const lc_dataset *d, const char *what) {
-    const lc_mmvae_config *c = &m->cfg;
-    if (d->channels != c->channels || d->height != c->height || d->width != c->width)
-        return lc_fail(LC_ERR_SHAPE, "the %s images are %d x %d x %d, the model takes %d x %d x %d",
-                       what, d->channels, d->height, d->width, c->channels, c->height, c->width);
-    if (d->n < 1) return lc_fail(LC_ERR_INVALID_ARG, "the %s set is empty", what);
-    if (d->n > INT32_MAX) return lc_fail(LC_ERR_INVALID_ARG, "the %s set is too large", what);
-    return LC_OK;
-}
-
 // Copies images and tokenises captions (or template captions) of d.
 static lc_status take(lc_mmvae *m, const lc_dataset *d, float **x, int32_t **ids, int32_t **eos,
                       char ***keep_captions) {
@@ -122,8 +113,9 @@ static lc_status take(lc_mmvae *m, const lc_dataset *d, float **x, int32_t **ids
 }
 
 lc_status lc_mmvae_set_data(lc_mmvae *m, const lc_dataset *train, const lc_dataset *test) {
-    LC_TRY(check_shape(m, train, "training"));
-    if (test) LC_TRY(check_shape(m, test, "test"));
+    LC_TRY(model_check_images(train, "training", m->cfg.channels, m->cfg.height, m->cfg.width));
+    if (test)
+        LC_TRY(model_check_images(test, "test", m->cfg.channels, m->cfg.height, m->cfg.width));
     if (m->train_x) return lc_fail(LC_ERR_INVALID_ARG, "lc_mmvae_set_data: the model has data");
     LC_TRY(take(m, train, &m->train_x, &m->train_ids, &m->train_eos, NULL));
     m->n_train = train->n;
@@ -147,13 +139,6 @@ static void gather(lc_mmvae *m, const float *x, const int32_t *ids, const int32_
     }
 }
 
-static lc_status copy_term(lc_mmvae *m, cl_mem loss, int slot, const lc_tensor *t) {
-    LC_CL(clEnqueueCopyBuffer(lc_device_queue(m->dev), t->buf, loss, t->off * sizeof(float),
-                              (size_t)slot * sizeof(float), sizeof(float), 0, NULL, NULL),
-          "copying an mmvae loss term");
-    return LC_OK;
-}
-
 static lc_status step(void *self, lc_device *dev, cl_mem loss, const lc_batch *b) {
     lc_mmvae *m = self;
     (void)dev;
@@ -167,12 +152,13 @@ static lc_status step(void *self, lc_device *dev, cl_mem loss, const lc_batch *b
     LC_TRY(mmvae_upload(m, &batch, m->batch_x, m->batch_ids, m->batch_eos, b->index, b->count,
                         (uint32_t)b->step, false));
     lc_tensor *l, *rx, *ry, *kl;
-    LC_TRY(mmvae_neg_elbo(m, &l, &rx, &ry, &kl, &batch, mmvae_beta_at(&m->cfg, b->step), false));
+    LC_TRY(mmvae_neg_elbo(m, &l, &rx, &ry, &kl, &batch,
+                          gauss_beta_at(m->cfg.beta, m->cfg.kl_warmup, b->step), false));
     LC_TRY(lc_backward(m->ctx, l));
-    LC_TRY(copy_term(m, loss, 0, l));
-    LC_TRY(copy_term(m, loss, 1, rx));
-    LC_TRY(copy_term(m, loss, 2, ry));
-    return copy_term(m, loss, 3, kl);
+    LC_TRY(model_copy_term(m->dev, loss, 0, l));
+    LC_TRY(model_copy_term(m->dev, loss, 1, rx));
+    LC_TRY(model_copy_term(m->dev, loss, 2, ry));
+    return model_copy_term(m->dev, loss, 3, kl);
 }
 
 // ---- evaluation

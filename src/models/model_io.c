@@ -112,3 +112,20 @@ void model_meta_step(int64_t *step, const lc_st_file *f) {
     int64_t v = 0;
     if (lc_st_meta_get(f, LC_META_STEP) && lc_st_meta_int(f, LC_META_STEP, &v) == LC_OK) *step = v;
 }
+
+lc_status model_check_images(const lc_dataset *d, const char *what, int channels, int height,
+                             int width) {
+    if (d->channels != channels || d->height != height || d->width != width)
+        return lc_fail(LC_ERR_SHAPE, "the %s images are %d x %d x %d, the model takes %d x %d x %d",
+                       what, d->channels, d->height, d->width, channels, height, width);
+    if (d->n < 1) return lc_fail(LC_ERR_INVALID_ARG, "the %s set is empty", what);
+    if (d->n > INT32_MAX) return lc_fail(LC_ERR_INVALID_ARG, "the %s set is too large", what);
+    return LC_OK;
+}
+
+lc_status model_copy_term(lc_device *dev, cl_mem loss, int slot, const lc_tensor *t) {
+    LC_CL(clEnqueueCopyBuffer(lc_device_queue(dev), t->buf, loss, t->off * sizeof(float),
+                              (size_t)slot * sizeof(float), sizeof(float), 0, NULL, NULL),
+          "copying a loss term");
+    return LC_OK;
+}

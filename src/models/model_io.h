@@ -1,7 +1,8 @@
 // Small pieces every model family repeats when it saves or loads itself: config members
 // added to a cJSON object from a table (an allocation failure reports LC_ERR_NOMEM rather
 // than silently dropping a member), the text-encoder config as JSON, the vocabulary in the
-// checkpoint metadata, and opening a checkpoint of one family.
+// checkpoint metadata, and opening a checkpoint of one family; and two pieces of the training
+// loop's hooks (a data set's image shape checked, a loss term copied out).
 #ifndef LATENTCL_MODEL_IO_H
 #define LATENTCL_MODEL_IO_H
 
@@ -13,6 +14,7 @@
 #include "latentcl/checkpoint.h"
 #include "latentcl/data.h"
 #include "latentcl/status.h"
+#include "latentcl/tensor.h"
 #include "latentcl/text.h"
 
 typedef enum {
@@ -71,5 +73,12 @@ lc_status model_checkpoint_open(lc_st_file **out, char *file, size_t cap, const 
 uint64_t model_meta_seed(const lc_st_file *f);
 // *step = the metadata "step" where present and readable; unchanged otherwise.
 void model_meta_step(int64_t *step, const lc_st_file *f);
+
+// The images of d must be channels x height x width, and d hold 1..INT32_MAX items; `what`
+// names the set in the message ("training", "test").
+lc_status model_check_images(const lc_dataset *d, const char *what, int channels, int height,
+                             int width);
+// Copies the one float of t into slot `slot` of the training loop's loss buffer (no host wait).
+lc_status model_copy_term(lc_device *dev, cl_mem loss, int slot, const lc_tensor *t);
 
 #endif

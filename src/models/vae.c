@@ -10,12 +10,12 @@
 // and logits are in vae_nets.c; evaluation (the IWAE bound) in vae_eval.c.
 #include <math.h>
 
+#include "models/gauss_latent.h"
 #include "models/vae_internal.h"
 
-// The KL weight of a step: beta, reached linearly over kl_warmup steps (--kl-warmup).
+// The KL weight of a step under --kl-warmup.
 float vae_beta_at(const lc_vae_config *c, int64_t step) {
-    if (c->kl_warmup <= 0 || step + 1 >= c->kl_warmup) return (float)c->beta;
-    return (float)(c->beta * (double)(step + 1) / (double)c->kl_warmup);
+    return gauss_beta_at(c->beta, c->kl_warmup, step);
 }
 
 // -log p(x|z) summed over pixels, averaged over the batch.
@@ -31,16 +31,12 @@ lc_status vae_rec_loss(lc_vae *m, lc_tensor **rec, lc_tensor *logits, lc_tensor 
     return lc_unary(m->ctx, rec, sq, LC_ACT_SCALE, (float)(1.0 / (2.0 * s * s)), norm);
 }
 
-// z = mu + sigma * eps with eps keyed by (seed, ctr2, item id, purpose): gradients flow
-// to mu and logvar, the noise is a constant.
+// z = mu + sigma * eps with eps keyed by (seed, ctr2, item id, purpose).
 static lc_status reparameterise(lc_vae *m, lc_tensor **z, lc_tensor *mu, lc_tensor *logvar,
                                 cl_mem ids, uint32_t ctr2, uint32_t purpose) {
-    lc_tensor *eps, *sigma, *noise;
+    lc_tensor *eps;
     LC_TRY(vae_normal_rows(m, &eps, ids, mu->shape[0], mu->shape[1], ctr2, purpose));
-    const lc_unary_step half_exp[2] = {{LC_ACT_SCALE, 0.5f, 0.0f}, {LC_ACT_EXP, 0.0f, 0.0f}};
-    LC_TRY(lc_chain(m->ctx, &sigma, logvar, 2, half_exp)); // exp(logvar / 2)
-    LC_TRY(lc_mul(m->ctx, &noise, sigma, eps));
-    return lc_add(m->ctx, z, mu, noise);
+    return gauss_reparameterise(m->ctx, z, mu, logvar, eps);
 }
 
 lc_status vae_neg_elbo(lc_vae *m, lc_tensor **loss, lc_tensor **rec, lc_tensor **kl, lc_tensor *x,

@@ -5,6 +5,7 @@
 
 #include "latentcl/tensor.h"
 #include "latentcl/vae.h"
+#include "models/image_nets.h"
 
 // Purposes of random draws: the last counter word, so streams never overlap.
 enum {
@@ -14,14 +15,6 @@ enum {
     VAE_DRAW_DENOISE = 4, // the denoising AE's input noise (ctr2 = step)
     VAE_DRAW_INIT = 5,    // initial weights (item = parameter number)
 };
-
-// A linear or conv layer's parameters: offsets into lc_params, and its shapes.
-typedef struct {
-    size_t w, b;
-    int ndim;
-    int64_t wshape[4];
-    int64_t bshape[1];
-} vae_layer;
 
 // Items per evaluation/inference chunk (bounded memory whatever n is).
 enum { VAE_CHUNK = 256, VAE_IDX_RING = 2 };
@@ -34,10 +27,11 @@ struct lc_vae {
     uint64_t seed;
     int64_t step; // of the checkpoint loaded
     int64_t P;    // floats per image
-    int64_t flat; // conv: 64 * H/4 * W/4, the flattened feature size
-    // Networks (mlp: enc_conv unused; conv: all).
-    vae_layer enc_conv[2], enc_fc[2], head_mu, head_logvar; // AE: head_mu is z's layer
-    vae_layer dec_fc[3], dec_conv[2];                       // mlp: dec_fc[2] is the output
+    // Networks: mlp: enc_fc, dec_fc (dec_fc[2] is the output); conv: image_enc, image_dec;
+    // both: the heads (AE: head_mu is z's layer).
+    lc_linear enc_fc[2], dec_fc[3], head_mu, head_logvar;
+    image_encoder image_enc;
+    image_decoder image_dec;
     // Data on the device (lc_vae_set_data).
     cl_mem train_x, test_x;
     int64_t n_train, n_test;

@@ -8,19 +8,10 @@
 #include <string.h>
 
 #include "latentcl/checkpoint.h"
+#include "models/model_io.h"
 #include "models/vae_internal.h"
 
 enum { N_SAMPLES = 64, N_RECON = 32, MAX_PICS = 10000 };
-
-static lc_status check_shape(const lc_vae *m, const lc_dataset *d, const char *what) {
-    const lc_vae_config *c = &m->cfg;
-    if (d->channels != c->channels || d->height != c->height || d->width != c->width)
-        return lc_fail(LC_ERR_SHAPE, "the %s images are %d x %d x %d, the model takes %d x %d x %d",
-                       what, d->channels, d->height, d->width, c->channels, c->height, c->width);
-    if (d->n < 1) return lc_fail(LC_ERR_INVALID_ARG, "the %s set is empty", what);
-    if (d->n > INT32_MAX) return lc_fail(LC_ERR_INVALID_ARG, "the %s set is too large", what);
-    return LC_OK;
-}
 
 static lc_status upload(lc_vae *m, cl_mem *buf, const lc_dataset *d) {
     size_t bytes = (size_t)d->n * (size_t)m->P * sizeof(float);
@@ -29,8 +20,9 @@ static lc_status upload(lc_vae *m, cl_mem *buf, const lc_dataset *d) {
 }
 
 lc_status lc_vae_set_data(lc_vae *m, const lc_dataset *train, const lc_dataset *test) {
-    LC_TRY(check_shape(m, train, "training"));
-    if (test) LC_TRY(check_shape(m, test, "test"));
+    LC_TRY(model_check_images(train, "training", m->cfg.channels, m->cfg.height, m->cfg.width));
+    if (test)
+        LC_TRY(model_check_images(test, "test", m->cfg.channels, m->cfg.height, m->cfg.width));
     LC_TRY(upload(m, &m->train_x, train));
     m->n_train = train->n;
     if (test) {
@@ -62,13 +54,6 @@ lc_status lc_vae_set_data(lc_vae *m, const lc_dataset *train, const lc_dataset *
 
 // ---- the step ------------------------------------------------------------------------
 
-static lc_status copy_term(lc_vae *m, cl_mem loss, int slot, const lc_tensor *t) {
-    LC_CL(clEnqueueCopyBuffer(lc_device_queue(m->dev), t->buf, loss, t->off * sizeof(float),
-                              (size_t)slot * sizeof(float), sizeof(float), 0, NULL, NULL),
-          "copying a loss term");
-    return LC_OK;
-}
-
 static lc_status step(void *self, lc_device *dev, cl_mem loss, const lc_batch *b) {
     lc_vae *m = self;
     (void)dev;
@@ -86,10 +71,10 @@ static lc_status step(void *self, lc_device *dev, cl_mem loss, const lc_batch *b
     else
         LC_TRY(ae_loss(m, &l, x, ids, (uint32_t)b->step));
     LC_TRY(lc_backward(m->ctx, l));
-    LC_TRY(copy_term(m, loss, 0, l));
-    if (m->cfg.kind == LC_VAE_KIND_AE) return copy_term(m, loss, 1, l);
-    LC_TRY(copy_term(m, loss, 1, rec));
-    return copy_term(m, loss, 2, kl);
+    LC_TRY(model_copy_term(m->dev, loss, 0, l));
+    if (m->cfg.kind == LC_VAE_KIND_AE) return model_copy_term(m->dev, loss, 1, l);
+    LC_TRY(model_copy_term(m->dev, loss, 1, rec));
+    return model_copy_term(m->dev, loss, 2, kl);
 }
 
 // ---- evaluation ------------------------------------------------------------------------

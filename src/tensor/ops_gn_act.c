@@ -71,13 +71,7 @@ static lc_status gn_act_bw(lc_ctx *c, lc_node *nd) {
     LC_TRY(lc_affine_grad_targets(c, &ag, &wants_affine, gamma, beta, (size_t)C));
     if (!wants_affine) return LC_OK;
     LC_TRY(lc_kernel(c, &k, "gn_act", "gn_act_affine"));
-    int dgo = lc_i(ag.go), dbo = lc_i(ag.bo);
-    LC_SET(k, 0, ag.g);
-    LC_SET(k, 1, dgo);
-    LC_SET(k, 2, ag.acc_g);
-    LC_SET(k, 3, ag.b);
-    LC_SET(k, 4, dbo);
-    LC_SET(k, 5, ag.acc_b);
+    LC_TRY(lc_set_affine_grad_args(k, &ag));
     LC_SET(k, 6, part);
     LC_SET(k, 7, N);
     LC_SET(k, 8, C);

@@ -12,7 +12,7 @@ static lc_status layer_norm_affine_bw(lc_ctx *c, const lc_affine_grads *ag, cl_m
     LC_TRY(lc_scratch(c, &partial, (size_t)chunks * 2 * (size_t)L));
     cl_kernel k;
     LC_TRY(lc_kernel(c, &k, "norm", "norm_affine_rows"));
-    int xo = lc_i(x->off), dgo = lc_i(ag->go), dbo = lc_i(ag->bo);
+    int xo = lc_i(x->off);
     LC_SET(k, 0, partial);
     LC_SET(k, 1, gy);
     LC_SET(k, 2, dyo);
@@ -24,12 +24,7 @@ static lc_status layer_norm_affine_bw(lc_ctx *c, const lc_affine_grads *ag, cl_m
     LC_SET(k, 8, chunk_rows);
     LC_TRY(lc_launch1(c, k, "norm_affine_rows", (size_t)chunks * (size_t)((L + 3) / 4)));
     LC_TRY(lc_kernel(c, &k, "norm", "norm_affine_sum"));
-    LC_SET(k, 0, ag->g);
-    LC_SET(k, 1, dgo);
-    LC_SET(k, 2, ag->acc_g);
-    LC_SET(k, 3, ag->b);
-    LC_SET(k, 4, dbo);
-    LC_SET(k, 5, ag->acc_b);
+    LC_TRY(lc_set_affine_grad_args(k, ag));
     LC_SET(k, 6, partial);
     LC_SET(k, 7, chunks);
     LC_SET(k, 8, L);
@@ -79,13 +74,7 @@ static lc_status norm_bw(lc_ctx *c, lc_node *nd) {
     if (G == 1 && S == 1) return layer_norm_affine_bw(c, &ag, gy, dyo, x, stats, R, L);
     cl_kernel k;
     LC_TRY(lc_kernel(c, &k, "norm", "norm_bwd_affine"));
-    int dgo = lc_i(ag.go), dbo = lc_i(ag.bo);
-    LC_SET(k, 0, ag.g);
-    LC_SET(k, 1, dgo);
-    LC_SET(k, 2, ag.acc_g);
-    LC_SET(k, 3, ag.b);
-    LC_SET(k, 4, dbo);
-    LC_SET(k, 5, ag.acc_b);
+    LC_TRY(lc_set_affine_grad_args(k, &ag));
     LC_SET(k, 6, gy);
     LC_SET(k, 7, dyo);
     LC_SET(k, 8, x->buf);

@@ -394,6 +394,17 @@ lc_status lc_affine_grad_targets(lc_ctx *c, lc_affine_grads *out, int *wants, lc
     return LC_OK;
 }
 
+lc_status lc_set_affine_grad_args(cl_kernel k, const lc_affine_grads *ag) {
+    int dgo = lc_i(ag->go), dbo = lc_i(ag->bo);
+    LC_SET(k, 0, ag->g);
+    LC_SET(k, 1, dgo);
+    LC_SET(k, 2, ag->acc_g);
+    LC_SET(k, 3, ag->b);
+    LC_SET(k, 4, dbo);
+    LC_SET(k, 5, ag->acc_b);
+    return LC_OK;
+}
+
 lc_status lc_grad_target(lc_ctx *c, lc_tensor *t, int *wants, cl_mem *buf, size_t *off, int *acc) {
     *wants = t && t->requires_grad && t->dtype == LC_F32;
     if (!*wants) return LC_OK;

@@ -53,6 +53,8 @@ typedef struct {
 } lc_affine_grads;
 lc_status lc_affine_grad_targets(lc_ctx *c, lc_affine_grads *out, int *wants, lc_tensor *gamma,
                                  lc_tensor *beta, size_t n);
+// Sets kernel arguments 0-5 to (dgamma, its offset, acc_g, dbeta, its offset, acc_b).
+lc_status lc_set_affine_grad_args(cl_kernel k, const lc_affine_grads *ag);
 // The upstream gradient of a node's output.
 void lc_grad_source(const lc_tensor *t, cl_mem *buf, size_t *off);
 
