@@ -1,7 +1,8 @@
 // The multimodal VAE (src/models/mmvae*.c): the product of Gaussian experts against its
 // closed form (values and gradients), the image likelihoods (Bernoulli, logistic) against
 // their closed forms and the logistic's median-like optimum, the config's JSON round trip,
-// template captions,
+// template captions, the JMVAE-kl alignment (its closed form and gradients, its place in the
+// loss, its config member and a short training run logging it),
 // and learning: a tiny model on a small shapes set (one large shape in the centre) captions
 // held-out images with the right shape kind well above chance, and a saved run loads
 // back to the same captions.
@@ -13,6 +14,7 @@
 #include "test_util.h"
 #include "latentcl/mmvae.h"
 #include "latentcl/rng.h"
+#include "latentcl/run.h"
 #include "models/mmvae_internal.h"
 
 static lc_device *g_dev;
@@ -343,6 +345,259 @@ static void test_template_captions(void **state) {
     assert_int_equal(lc_mmvae_template_captions(&caps, &d), LC_ERR_INVALID_ARG);
 }
 
+// ---- the JMVAE-kl alignment ----------------------------------------------------------------
+
+// KL(N(ma, e^la) || N(mb, e^lb)) of one coordinate, written out here.
+static double kl_1d(double ma, double la, double mb, double lb) {
+    return 0.5 * (lb - la + (exp(la) + (ma - mb) * (ma - mb)) / exp(lb) - 1);
+}
+
+// KL(q0 || q1) + KL(q0 || q2) summed over coordinates, averaged over rows: in[] holds
+// mu0, lv0, mu1, lv1, mu2, lv2, each (rows, cols).
+static double host_align(float *const *in, int rows, int cols) {
+    double total = 0;
+    for (int k = 0; k < rows * cols; k++)
+        total += kl_1d(in[0][k], in[1][k], in[2][k], in[3][k]) +
+                 kl_1d(in[0][k], in[1][k], in[4][k], in[5][k]);
+    return total / rows;
+}
+
+// mmvae_align against the closed form on fixed inputs, its gradients for all six inputs
+// (both sides of each KL) against central differences, and zero for equal posteriors.
+static void test_align_closed_form(void **state) {
+    (void)state;
+    float v[6][N], grad[6][N];
+    float *in[6];
+    for (int i = 0; i < 6; i++) {
+        fill(v[i], N, 50 + (uint64_t)i, i % 2 ? 0.7f : 1.3f, i % 2 ? -0.4f : 0.2f * (float)i);
+        in[i] = v[i];
+    }
+    lc_ctx *ctx;
+    assert_ok(lc_ctx_create(&ctx, g_dev));
+    lc_step_begin(ctx);
+    int64_t shape[2] = {ROWS, COLS};
+    lc_tensor *t[6], *align;
+    for (int i = 0; i < 6; i++) {
+        assert_ok(lc_tensor_from_host(ctx, &t[i], v[i], 2, shape));
+        assert_ok(lc_tensor_set_requires_grad(ctx, t[i]));
+    }
+    lc_tensor *mus[3] = {t[0], t[2], t[4]}, *lvs[3] = {t[1], t[3], t[5]};
+    assert_ok(mmvae_align(ctx, &align, mus, lvs));
+    float got;
+    assert_ok(lc_tensor_to_host(ctx, &got, align));
+    double want = host_align(in, ROWS, COLS);
+    print_message("alignment %.6f (closed form %.6f)\n", got, want);
+    assert_true(want > 0.5); // these inputs are far apart: a real test of the value
+    assert_true(fabs(got - want) < 1e-5 * (1 + fabs(want)));
+    assert_ok(lc_backward(ctx, align));
+    for (int i = 0; i < 6; i++)
+        assert_ok(lc_tensor_grad_to_host(ctx, grad[i], t[i]));
+    const float h = 1e-2f;
+    for (int i = 0; i < 6; i++)
+        for (int k = 0; k < N; k++) {
+            float keep = v[i][k];
+            v[i][k] = keep + h;
+            double up = host_align(in, ROWS, COLS);
+            v[i][k] = keep - h;
+            double down = host_align(in, ROWS, COLS);
+            v[i][k] = keep;
+            double fd = (up - down) / (2 * h);
+            assert_true(fabs(grad[i][k] - fd) < 2e-3 * (1 + fabs(fd)));
+        }
+    // Equal posteriors: nothing to align.
+    lc_step_begin(ctx);
+    for (int i = 0; i < 2; i++)
+        assert_ok(lc_tensor_from_host(ctx, &t[i], v[i], 2, shape));
+    lc_tensor *same_mu[3] = {t[0], t[0], t[0]}, *same_lv[3] = {t[1], t[1], t[1]};
+    assert_ok(mmvae_align(ctx, &align, same_mu, same_lv));
+    assert_ok(lc_tensor_to_host(ctx, &got, align));
+    assert_true(fabsf(got) < 1e-6f);
+    lc_ctx_free(ctx);
+}
+
+// Reads the gradient of parameter `name` (count floats) after a backward.
+static void param_grad(lc_mmvae *m, float *out, const char *name) {
+    lc_tensor *p;
+    assert_ok(lc_tensor_param(m->ctx, &p, &m->params, name));
+    assert_ok(lc_tensor_grad_to_host(m->ctx, out, p));
+}
+
+// In the model: with A > 0 the loss is the A = 0 loss plus exactly A times the alignment,
+// the alignment is the closed form of the posteriors q(z|x,y), q(z|x), q(z|y) built from
+// the experts' outputs on the host (lc_poe_host), and its gradient reaches both experts.
+// The evaluation (joint term only) and A = 0 compute no alignment.
+static void test_align_in_loss(void **state) {
+    (void)state;
+    enum { AB = 4, AZ = 2, AT = 6 };
+    const double A = 0.7;
+    lc_vocab vocab;
+    lc_mmvae *m = tiny_model(LC_MMVAE_LOGISTIC, 0.3, &vocab);
+    assert_int_equal(m->cfg.latent, AZ);
+    assert_int_equal(m->cfg.text.max_len, AT);
+    m->cfg.cross = true;
+    const char *caps[AB] = {"a red circle", "a blue square", "a blue circle", "a red square"};
+    int32_t ids[AB * AT], eos[AB];
+    assert_ok(lc_text_batch(ids, eos, &m->vocab, caps, AB, AT, NULL));
+    float x[AB * LP];
+    fill(x, AB * LP, 60, 0.5f, 0.5f);
+    for (int i = 0; i < AB * LP; i++)
+        x[i] = fminf(fmaxf(x[i], 0.0f), 1.0f);
+    const int64_t items[AB] = {3, 1, 4, 1};
+    float loss[2], align = 0, g_img[2][AZ], g_txt[2][AZ];
+    lc_set_training(m->ctx, 0);
+    for (int pass = 0; pass < 2; pass++) {
+        m->cfg.align_weight = pass ? A : 0;
+        lc_step_begin(m->ctx);
+        lc_set_grad_enabled(m->ctx, 1);
+        assert_ok(lc_zero_grad(m->ctx, &m->params));
+        mmvae_batch b;
+        lc_tensor *l, *rx, *ry, *kl, *al;
+        assert_ok(mmvae_upload(m, &b, x, ids, eos, items, AB, 9, false));
+        assert_ok(mmvae_neg_elbo(m, &l, &rx, &ry, &kl, &al, &b, 0.5f, false));
+        assert_ok(lc_tensor_to_host(m->ctx, &loss[pass], l));
+        assert_ok(lc_backward(m->ctx, l));
+        param_grad(m, g_img[pass], "image_mu.bias");
+        param_grad(m, g_txt[pass], "text_mu.bias");
+        if (pass == 0) {
+            assert_null(al);
+            continue;
+        }
+        assert_non_null(al);
+        assert_ok(lc_tensor_to_host(m->ctx, &align, al));
+        // The closed form from the experts' outputs on the same batch.
+        lc_tensor *mx, *vx, *my, *vy;
+        float hmx[AB * AZ], hvx[AB * AZ], hmy[AB * AZ], hvy[AB * AZ], post[6][AB * AZ];
+        assert_ok(mmvae_image_expert(m, &mx, &vx, b.x));
+        assert_ok(mmvae_text_expert(m, &my, &vy, b.ids, b.eos));
+        assert_ok(lc_tensor_to_host(m->ctx, hmx, mx));
+        assert_ok(lc_tensor_to_host(m->ctx, hvx, vx));
+        assert_ok(lc_tensor_to_host(m->ctx, hmy, my));
+        assert_ok(lc_tensor_to_host(m->ctx, hvy, vy));
+        const float *both_mu[2] = {hmx, hmy}, *both_lv[2] = {hvx, hvy};
+        lc_poe_host(post[0], post[1], both_mu, both_lv, 2, AB * AZ);         // q(z|x,y)
+        lc_poe_host(post[2], post[3], both_mu, both_lv, 1, AB * AZ);         // q(z|x)
+        lc_poe_host(post[4], post[5], both_mu + 1, both_lv + 1, 1, AB * AZ); // q(z|y)
+        float *in[6] = {post[0], post[1], post[2], post[3], post[4], post[5]};
+        double want = host_align(in, AB, AZ);
+        print_message("loss %.5f (A = 0) %.5f (A = %.1f), alignment %.6f (closed form %.6f)\n",
+                      loss[0], loss[1], A, align, want);
+        assert_true(align > 1e-4);
+        assert_true(fabs(align - want) < 1e-4 * (1 + fabs(want)));
+        // the joint term alone (evaluation): no alignment, even with A > 0
+        assert_ok(mmvae_neg_elbo(m, &l, &rx, &ry, &kl, &al, &b, 1.0f, true));
+        assert_null(al);
+    }
+    double diff = (double)loss[1] - (double)loss[0];
+    assert_true(fabs(diff - A * align) < 1e-5 * (1 + fabs(loss[0])));
+    // The alignment's gradient reaches both experts.
+    double d_img = 0, d_txt = 0;
+    for (int k = 0; k < AZ; k++) {
+        d_img += fabs(g_img[1][k] - g_img[0][k]);
+        d_txt += fabs(g_txt[1][k] - g_txt[0][k]);
+    }
+    assert_true(d_img > 1e-6 && d_txt > 1e-6);
+    lc_mmvae_free(m);
+    lc_vocab_free(&vocab);
+}
+
+// The config member: off by default and absent from the JSON then (runs without it keep
+// their bytes); round trips when on; a config without it (older runs) reads 0; checked.
+static void test_align_config(void **state) {
+    (void)state;
+    lc_mmvae_config c, back;
+    lc_mmvae_config_default(&c, 40);
+    assert_true(c.align_weight == 0);
+    char *json;
+    assert_ok(lc_mmvae_config_to_json(&json, &c));
+    assert_null(strstr(json, "align_weight"));
+    free(json);
+    c.align_weight = 0.25;
+    assert_ok(lc_mmvae_config_to_json(&json, &c));
+    assert_non_null(strstr(json, "\"align_weight\""));
+    back.align_weight = 9;
+    assert_ok(lc_mmvae_config_from_json(&back, json));
+    free(json);
+    assert_true(back.align_weight == 0.25);
+    back.align_weight = 9;
+    assert_ok(lc_mmvae_config_from_json(&back, "{\"latent\":3,\"text\":{\"vocab\":40}}"));
+    assert_true(back.align_weight == 0);
+    assert_ok(lc_mmvae_config_from_json(&back, "{\"align_weight\":2,\"text\":{\"vocab\":40}}"));
+    assert_true(back.align_weight == 2);
+    assert_int_equal(
+        lc_mmvae_config_from_json(&back, "{\"align_weight\":-1,\"text\":{\"vocab\":40}}"),
+        LC_ERR_INVALID_ARG);
+    assert_int_equal(lc_mmvae_config_from_json(&back, "{\"align_weight\":\"1\"}"), LC_ERR_FORMAT);
+    c.align_weight = NAN;
+    assert_int_equal(lc_mmvae_config_check(&c), LC_ERR_INVALID_ARG);
+}
+
+// A few training steps with A > 0: metrics.jsonl logs the "align" term (finite, >= 0),
+// config.json keeps the weight and the run loads back with it.
+static void test_align_trains(void **state) {
+    (void)state;
+    enum { NI = 8 };
+    lc_vocab vocab;
+    lc_mmvae *m = tiny_model(LC_MMVAE_LOGISTIC, 0.3, &vocab);
+    m->cfg.cross = true;
+    m->cfg.align_weight = 0.5;
+    lc_dataset d = {0};
+    d.n = NI;
+    d.channels = 3;
+    d.height = d.width = 4;
+    d.images = malloc(NI * LP * sizeof(float));
+    d.captions = calloc(NI, sizeof(char *));
+    assert_non_null(d.images);
+    assert_non_null(d.captions);
+    fill(d.images, NI * LP, 70, 0.5f, 0.5f);
+    for (int i = 0; i < NI * LP; i++)
+        d.images[i] = fminf(fmaxf(d.images[i], 0.0f), 1.0f);
+    for (int i = 0; i < NI; i++) {
+        d.captions[i] = strdup(i % 2 ? "a red circle" : "a blue square");
+        assert_non_null(d.captions[i]);
+    }
+    assert_ok(lc_mmvae_set_data(m, &d, NULL));
+    lc_train_model tm;
+    assert_ok(lc_mmvae_train_model(&tm, m));
+    assert_int_equal(tm.n_terms, 4);
+    assert_string_equal(tm.term_names[3], "align");
+    lc_train_options o;
+    lc_train_options_default(&o);
+    o.batch = 4;
+    o.iters = 12;
+    o.lr = 1e-3;
+    o.log_every = 4;
+    char run[4200], path[4300];
+    snprintf(run, sizeof run, "%s/align-run", g_dir);
+    o.out = run;
+    lc_train_result r;
+    assert_ok(lc_train(&r, g_dev, &tm, &o, NULL, NULL));
+    assert_int_equal(r.steps, 12);
+    lc_metrics mt;
+    snprintf(path, sizeof path, "%s/metrics.jsonl", run);
+    assert_ok(lc_metrics_read(&mt, path));
+    int col = lc_metrics_column(&mt, "align"), logged = 0;
+    assert_true(col >= 0);
+    for (int i = 0; i < mt.n_rows; i++) {
+        double v = lc_metrics_at(&mt, i, col);
+        if (isnan(v)) continue;
+        assert_true(isfinite(v) && v >= 0);
+        logged++;
+    }
+    assert_true(logged >= 3);
+    lc_metrics_free(&mt);
+    lc_mmvae *back;
+    assert_ok(lc_mmvae_load(&back, g_dev, run, false));
+    assert_true(lc_mmvae_get_config(back)->align_weight == 0.5);
+    lc_mmvae_free(back);
+    // Off: the three ELBO terms only, as before the option.
+    m->cfg.align_weight = 0;
+    assert_ok(lc_mmvae_train_model(&tm, m));
+    assert_int_equal(tm.n_terms, 3);
+    lc_mmvae_free(m);
+    lc_vocab_free(&vocab);
+    lc_dataset_free(&d);
+}
+
 // ---- learning ----------------------------------------------------------------------------------
 
 // count items of the shapes set from `first` on that show one large red or blue shape in
@@ -479,6 +734,8 @@ int main(void) {
         cmocka_unit_test(test_poe_closed_form),     cmocka_unit_test(test_poe_gradient),
         cmocka_unit_test(test_config_json),         cmocka_unit_test(test_template_captions),
         cmocka_unit_test(test_image_likelihood),    cmocka_unit_test(test_logistic_prefers_median),
+        cmocka_unit_test(test_align_closed_form),   cmocka_unit_test(test_align_in_loss),
+        cmocka_unit_test(test_align_config),        cmocka_unit_test(test_align_trains),
         cmocka_unit_test(test_learns_small_shapes),
     };
     return cmocka_run_group_tests(tests, setup, teardown);

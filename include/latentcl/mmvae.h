@@ -19,6 +19,12 @@
 // reconstruct the missing modality from their posterior (what captioning and
 // text-to-image use at test time); the text-only term's image reconstruction is weighted
 // by cross_image_weight.
+// With align_weight A > 0 the loss gains JMVAE-kl's alignment (Suzuki et al. 2016)
+//   A [KL(q(z|x,y) || q(z|x)) + KL(q(z|x,y) || q(z|y))]
+// between the three terms' posteriors (each with the prior expert, as inference uses them),
+// nats per item averaged over the batch, gradients to both sides of each KL: it pulls the
+// one-modality posteriors (text-to-image decodes the mean of q(z|y)) to where the joint
+// posterior, and so the decoders, put each item.
 // Parameter names (PyTorch state_dict; tools/bench/mmvae_reference.py builds the same):
 //   image_encoder.0 Conv2d(C, 32, 4, 2, 1), ReLU, image_encoder.2 Conv2d(32, 64, 4, 2, 1),
 //   ReLU, flatten, image_encoder.5 Linear(64 H/4 W/4, 256), ReLU; image_mu, image_logvar
@@ -63,6 +69,8 @@ typedef struct {
                                           // this member reads as LC_MMVAE_BERNOULLI)
     double image_scale;                   // s of the logistic likelihood, 0.3
     double cross_image_weight;            // weight of x rebuilt from q(z|y) (cross), 1
+    double align_weight;                  // A of the JMVAE-kl alignment, 0 (off; also when a
+                                          // config lacks the member)
     char data[512];                       // the --data the model was trained on ("" if unknown)
 } lc_mmvae_config;
 
@@ -152,7 +160,8 @@ lc_status lc_mmvae_write_captioned(const char *path, const float *images, char *
 // {class}", "a {class} in black and white", item i using template i % 4) and the config's
 // image shape.
 lc_status lc_mmvae_set_data(lc_mmvae *m, const lc_dataset *train, const lc_dataset *test);
-// Family "mmvae", loss terms "rec_x", "rec_y", "kl" (summed over the three ELBO terms), test
+// Family "mmvae", loss terms "rec_x", "rec_y", "kl" (summed over the three ELBO terms) and,
+// with align_weight > 0, "align" (the alignment's two KLs, unweighted), test
 // figures neg_elbo, rec_x, rec_y, kl (the joint term), caption pictures each epoch.
 lc_status lc_mmvae_train_model(lc_train_model *out, lc_mmvae *m);
 

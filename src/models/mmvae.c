@@ -8,6 +8,7 @@
 //   decoders       p(x|z) Bernoulli(sigmoid(logits)) or Logistic(sigmoid(logits), s);
 //                  p(y|z) = prod_t p(y_t | y_<t, z)
 //   loss           sum over S in {xy, x, y} of -ELBO(S) = E_q(z|S)[-log p(S|z)] + beta KL
+//                  (+ A [KL(q(z|x,y) || q(z|x)) + KL(q(z|x,y) || q(z|y))], JMVAE-kl, A > 0)
 //
 // Every term is in nats per item, averaged over the batch. The object, data and
 // inference are in mmvae_model.c, mmvae_train.c and mmvae_infer.c.
@@ -164,21 +165,36 @@ static lc_status accumulate(lc_ctx *ctx, lc_tensor **sum, lc_tensor *term) {
     return lc_add(ctx, sum, *sum, term);
 }
 
+// KL(a || b) of diagonal Gaussians is 0.5 sum_d [lv_b - lv_a + (e^lv_a + (mu_a - mu_b)^2)
+// / e^lv_b - 1] (lc_kl_gauss, one fused op with gradients to both sides, as JMVAE trains
+// them: the joint posterior is also pulled towards the one-modality ones).
+lc_status mmvae_align(lc_ctx *ctx, lc_tensor **align, lc_tensor *const *mus,
+                      lc_tensor *const *logvars) {
+    lc_tensor *to_x, *to_y;
+    LC_TRY(lc_kl_gauss(ctx, &to_x, mus[0], logvars[0], mus[1], logvars[1], LC_REDUCE_BATCH_MEAN));
+    LC_TRY(lc_kl_gauss(ctx, &to_y, mus[0], logvars[0], mus[2], logvars[2], LC_REDUCE_BATCH_MEAN));
+    return lc_add(ctx, align, to_x, to_y);
+}
+
 lc_status mmvae_neg_elbo(lc_mmvae *m, lc_tensor **loss, lc_tensor **rec_x, lc_tensor **rec_y,
-                         lc_tensor **kl, const mmvae_batch *b, float beta, bool only_joint) {
+                         lc_tensor **kl, lc_tensor **align, const mmvae_batch *b, float beta,
+                         bool only_joint) {
     lc_ctx *ctx = m->ctx;
     lc_tensor *mu_x, *lv_x, *mu_y, *lv_y;
     LC_TRY(mmvae_image_expert(m, &mu_x, &lv_x, b->x));          // q(z|x)
     LC_TRY(mmvae_text_expert(m, &mu_y, &lv_y, b->ids, b->eos)); // q(z|y)
     // The subsampled terms: given modalities -> the experts multiplied (and reconstructed).
     static const int given[3] = {MMVAE_X | MMVAE_Y, MMVAE_X, MMVAE_Y};
-    *rec_x = *rec_y = *kl = NULL;
+    *rec_x = *rec_y = *kl = *align = NULL;
+    lc_tensor *post_mu[3] = {0}, *post_lv[3] = {0}; // q(z|S) of each term, for the alignment
     for (int k = 0; k < (only_joint ? 1 : 3); k++) {
         lc_tensor *mus[2], *lvs[2], *mu, *lv, *z, *t;
         int n = 0;
         if (given[k] & MMVAE_X) mus[n] = mu_x, lvs[n++] = lv_x;
         if (given[k] & MMVAE_Y) mus[n] = mu_y, lvs[n++] = lv_y;
-        LC_TRY(lc_poe(ctx, &mu, &lv, mus, lvs, n));               // q(z|S) = p(z) prod q(z|s)
+        LC_TRY(lc_poe(ctx, &mu, &lv, mus, lvs, n)); // q(z|S) = p(z) prod q(z|s)
+        post_mu[k] = mu;
+        post_lv[k] = lv;
         LC_TRY(gauss_reparameterise(ctx, &z, mu, lv, b->eps[k])); // z ~ q(z|S)
         int rec = m->cfg.cross ? MMVAE_X | MMVAE_Y : given[k];
         if (rec & MMVAE_X) {
@@ -204,5 +220,11 @@ lc_status mmvae_neg_elbo(lc_mmvae *m, lc_tensor **loss, lc_tensor **rec_x, lc_te
     LC_TRY(lc_scale(ctx, &wy, *rec_y, (float)m->cfg.text_weight));
     LC_TRY(lc_scale(ctx, &wkl, *kl, beta));
     LC_TRY(lc_add(ctx, &sum, *rec_x, wy));
-    return lc_add(ctx, loss, sum, wkl);
+    // Off (A = 0) adds nothing, so such runs compute exactly what they did before the option.
+    if (only_joint || !(m->cfg.align_weight > 0)) return lc_add(ctx, loss, sum, wkl);
+    lc_tensor *elbo, *walign;
+    LC_TRY(lc_add(ctx, &elbo, sum, wkl));
+    LC_TRY(mmvae_align(ctx, align, post_mu, post_lv));
+    LC_TRY(lc_scale(ctx, &walign, *align, (float)m->cfg.align_weight));
+    return lc_add(ctx, loss, elbo, walign);
 }

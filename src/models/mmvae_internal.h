@@ -86,9 +86,17 @@ typedef struct {
 } mmvae_batch;
 
 // The three terms' sums: loss = rec_x + text_weight rec_y + beta kl (each (1), per item
-// averaged over the batch). only_joint: the joint term alone (evaluation).
+// averaged over the batch) + align_weight align when align_weight > 0 (*align NULL when
+// off, and with only_joint). only_joint: the joint term alone (evaluation).
 lc_status mmvae_neg_elbo(lc_mmvae *m, lc_tensor **loss, lc_tensor **rec_x, lc_tensor **rec_y,
-                         lc_tensor **kl, const mmvae_batch *b, float beta, bool only_joint);
+                         lc_tensor **kl, lc_tensor **align, const mmvae_batch *b, float beta,
+                         bool only_joint);
+// JMVAE-kl's alignment (1) of the three terms' posteriors, mus/logvars (B, Z) in the
+// terms' order: [0] q(z|x,y), [1] q(z|x), [2] q(z|y) (each with the prior expert):
+// KL(q(z|x,y) || q(z|x)) + KL(q(z|x,y) || q(z|y)), summed over Z, averaged over B;
+// gradients reach all six tensors.
+lc_status mmvae_align(lc_ctx *ctx, lc_tensor **align, lc_tensor *const *mus,
+                      lc_tensor *const *logvars);
 
 // ---- host batches (mmvae_train.c) ----
 // Grows the step scratch to B items.

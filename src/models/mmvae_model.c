@@ -25,6 +25,7 @@ void lc_mmvae_config_default(lc_mmvae_config *c, int64_t vocab) {
     c->image_likelihood = LC_MMVAE_LOGISTIC;
     c->image_scale = 0.3;
     c->cross_image_weight = 1.0;
+    c->align_weight = 0.0; // off: the plain MVAE
 }
 
 static const char *const likelihood_names[2] = {"bernoulli", "logistic"};
@@ -68,6 +69,8 @@ lc_status lc_mmvae_config_check(const lc_mmvae_config *c) {
     if (!(c->cross_image_weight >= 0 && c->cross_image_weight < 1e6))
         return lc_fail(LC_ERR_INVALID_ARG, "--cross-image-weight %g must be >= 0",
                        c->cross_image_weight);
+    if (!(c->align_weight >= 0 && c->align_weight < 1e6))
+        return lc_fail(LC_ERR_INVALID_ARG, "--align-weight %g must be >= 0", c->align_weight);
     return lc_text_config_check(&c->text);
 }
 
@@ -83,7 +86,10 @@ lc_status lc_mmvae_config_to_json(char **out, const lc_mmvae_config *c) {
             MJ_NUM("text_weight", c->text_weight), MJ_BOOL("cross", c->cross),
             MJ_STR("image_likelihood", lc_mmvae_likelihood_name(c->image_likelihood)),
             MJ_NUM("image_scale", c->image_scale),
-            MJ_NUM("cross_image_weight", c->cross_image_weight), MJ_STR("data", c->data));
+            MJ_NUM("cross_image_weight", c->cross_image_weight),
+            // only when on: runs without the alignment keep their config bytes
+            MJ_IF(c->align_weight != 0, MJ_NUM("align_weight", c->align_weight)),
+            MJ_STR("data", c->data));
     if (s != LC_OK) {
         cJSON_Delete(j);
         return s;
@@ -154,11 +160,12 @@ lc_status lc_mmvae_config_from_json(lc_mmvae_config *c, const char *json) {
             s = get_int(it, k, 0, 2000000000L, &v);
             c->kl_warmup = v;
         } else if (!strcmp(k, "beta") || !strcmp(k, "text_weight") || !strcmp(k, "image_scale") ||
-                   !strcmp(k, "cross_image_weight")) {
-            double *dst = !strcmp(k, "beta")          ? &c->beta
-                          : !strcmp(k, "text_weight") ? &c->text_weight
-                          : !strcmp(k, "image_scale") ? &c->image_scale
-                                                      : &c->cross_image_weight;
+                   !strcmp(k, "cross_image_weight") || !strcmp(k, "align_weight")) {
+            double *dst = !strcmp(k, "beta")                 ? &c->beta
+                          : !strcmp(k, "text_weight")        ? &c->text_weight
+                          : !strcmp(k, "image_scale")        ? &c->image_scale
+                          : !strcmp(k, "cross_image_weight") ? &c->cross_image_weight
+                                                             : &c->align_weight;
             if (!cJSON_IsNumber(it))
                 s = bad(k, "a number");
             else

@@ -151,14 +151,15 @@ static lc_status step(void *self, lc_device *dev, cl_mem loss, const lc_batch *b
     mmvae_batch batch;
     LC_TRY(mmvae_upload(m, &batch, m->batch_x, m->batch_ids, m->batch_eos, b->index, b->count,
                         (uint32_t)b->step, false));
-    lc_tensor *l, *rx, *ry, *kl;
-    LC_TRY(mmvae_neg_elbo(m, &l, &rx, &ry, &kl, &batch,
+    lc_tensor *l, *rx, *ry, *kl, *align;
+    LC_TRY(mmvae_neg_elbo(m, &l, &rx, &ry, &kl, &align, &batch,
                           gauss_beta_at(m->cfg.beta, m->cfg.kl_warmup, b->step), false));
     LC_TRY(lc_backward(m->ctx, l));
     LC_TRY(model_copy_term(m->dev, loss, 0, l));
     LC_TRY(model_copy_term(m->dev, loss, 1, rx));
     LC_TRY(model_copy_term(m->dev, loss, 2, ry));
-    return model_copy_term(m->dev, loss, 3, kl);
+    LC_TRY(model_copy_term(m->dev, loss, 3, kl));
+    return align ? model_copy_term(m->dev, loss, 4, align) : LC_OK; // the 4th term when on
 }
 
 // ---- evaluation
@@ -178,10 +179,11 @@ static lc_status joint_elbo(lc_mmvae *m, double out[4], const float *x, const in
         lc_step_begin(m->ctx);
         gather(m, x, ids, eos, items, 0, B);
         mmvae_batch b;
-        lc_tensor *t[4];
+        lc_tensor *t[4], *no_align;
         float v[4];
         s = mmvae_upload(m, &b, m->batch_x, m->batch_ids, m->batch_eos, items, B, 0, true);
-        if (s == LC_OK) s = mmvae_neg_elbo(m, &t[0], &t[1], &t[2], &t[3], &b, 1.0f, true);
+        if (s == LC_OK)
+            s = mmvae_neg_elbo(m, &t[0], &t[1], &t[2], &t[3], &no_align, &b, 1.0f, true);
         for (int k = 0; s == LC_OK && k < 4; k++) {
             s = lc_tensor_to_host(m->ctx, &v[k], t[k]);
             out[k] += (double)v[k] * (double)B;
@@ -293,6 +295,10 @@ lc_status lc_mmvae_train_model(lc_train_model *out, lc_mmvae *m) {
     out->term_names[0] = "rec_x";
     out->term_names[1] = "rec_y";
     out->term_names[2] = "kl";
+    if (m->cfg.align_weight > 0) { // only then: runs without it keep their metrics' keys
+        out->n_terms = 4;
+        out->term_names[3] = "align";
+    }
     out->has_test = m->test_x != NULL;
     out->higher_is_better = false;
     out->step = step;

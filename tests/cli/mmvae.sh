@@ -26,6 +26,12 @@ expect1 "--image-scale" -- "$cli" train mmvae --data "$data" "${tiny[@]}" --imag
 # The logistic image likelihood trains and is recorded in the run's config.
 expect 0 '"steps"' -- "$cli" train mmvae --data "$data" "${tiny[@]}" --iters 2 --json --image-likelihood logistic --image-scale 0.3 --cross --cross-image-weight 0.5 --out "$tmp/logi"
 grep -q '"image_likelihood":[[:space:]]*"logistic"' "$tmp/logi/config.json" || fail "config.json does not record the logistic likelihood"
+# The JMVAE-kl alignment: its own loss term in the metrics, its weight in config.json.
+expect 0 "--align-weight" -- "$cli" train mmvae --help
+expect 0 '"steps"' -- "$cli" train mmvae --data "$data" "${tiny[@]}" --iters 2 --json --cross --align-weight 0.5 --out "$tmp/align"
+grep -q '"align_weight":[[:space:]]*0.5' "$tmp/align/config.json" || fail "config.json does not record --align-weight"
+grep -q '"align"' "$tmp/align/metrics.jsonl" || fail "no align term in metrics.jsonl"
+expect1 "--align-weight" -- "$cli" train mmvae --data "$data" "${tiny[@]}" --align-weight -1 --iters 1 --out "$tmp/bad"
 
 # Train on the folder (no test split: no test figures).
 run="$tmp/mm"
@@ -34,6 +40,8 @@ for f in config.json metrics.jsonl last.safetensors; do
   [ -s "$run/$f" ] || fail "no $f in the run folder"
 done
 grep -q '"rec_y"' "$run/metrics.jsonl" || fail "no rec_y term in metrics.jsonl"
+grep -q '"align"' "$run/metrics.jsonl" && fail "an align term without --align-weight"
+grep -q 'align_weight' "$run/config.json" && fail "align_weight in config.json without --align-weight"
 
 # Caption one image: one line on stdout.
 expect 0 "^a|^[a-z<]" -- "$cli" caption "$run" --image "$data/000000.png"

@@ -7,7 +7,8 @@ lines of `diffusion_reference.py --minutes 60 --eval-every 5 --judge J --n N --g
 (judged while it trains; its clock stops while it judges, as latentcl's stops while it draws
 pictures and writes checkpoints). Output: a Markdown table on stdout, OUT.jsonl (one row per
 5 minutes: `minutes` and `judge_accuracy_w1@latentcl`, `judge_accuracy_w1@pytorch`, ...) and
-OUT.png drawn from it by `latentcl plot` (one panel per quantity, both frameworks in it).
+OUT.png drawn from it by `latentcl plot` (one panel per quantity, both frameworks in it), and
+the same against training steps in OUT-steps.jsonl / OUT-steps.png.
 
   /usr/bin/python3 tools/bench/diffusion_curve.py --cli build/latentcl --run runs/hour-lc \\
       --pytorch hour-pt.jsonl --judge runs/judge --n 500 --guidance 1,4 --out hour-curve
@@ -110,9 +111,21 @@ def main():
                         row["frechet_distance_w%g@%s" % (w, who)] = v
             print("| " + " | ".join(cells) + " |")
             f.write(json.dumps(row) + "\n")
-    subprocess.run([args.cli, "plot", args.out + ".jsonl", "--out", args.out + ".png"], check=True,
-                   stdout=subprocess.DEVNULL)
-    print("wrote %s.jsonl and %s.png" % (args.out, args.out), file=sys.stderr)
+    # the same figures against training steps (equal steps side by side), one row per checkpoint
+    with open(args.out + "-steps.jsonl", "w") as f:
+        for who, rows in (("latentcl", ours), ("pytorch", theirs)):
+            for m in sorted(rows):
+                row = {"step": rows[m]["step"]}
+                for w in gw:
+                    for key in ("judge_accuracy", "frechet_distance"):
+                        v = rows[m].get(w, {}).get(key)
+                        if v is not None:
+                            row["%s_w%g@%s" % (key, w, who)] = v
+                f.write(json.dumps(row) + "\n")
+    for name in (args.out, args.out + "-steps"):
+        subprocess.run([args.cli, "plot", name + ".jsonl", "--out", name + ".png"], check=True,
+                       stdout=subprocess.DEVNULL)
+    print("wrote %s.{jsonl,png} and %s-steps.{jsonl,png}" % (args.out, args.out), file=sys.stderr)
     return 0
 
 

@@ -73,7 +73,7 @@ int cmd_train_mmvae(int argc, char **argv) {
          text_dim = cfg.text.dim, text_layers = cfg.text.layers, heads = cfg.text.heads,
          train_size = 0, test_size = 0;
     double beta = cfg.beta, text_weight = cfg.text_weight, image_scale = cfg.image_scale,
-           cross_image_weight = cfg.cross_image_weight;
+           cross_image_weight = cfg.cross_image_weight, align_weight = cfg.align_weight;
     const char *likelihood = lc_mmvae_likelihood_name(cfg.image_likelihood);
     bool cross = false;
     const cli_opt extra[] = {
@@ -100,6 +100,10 @@ int cmd_train_mmvae(int argc, char **argv) {
          "scale of the logistic image likelihood (smaller: sharper, heavier image term)", "S"},
         {"--cross-image-weight", OPT_FLOAT, &cross_image_weight,
          "with --cross, weight of rebuilding the image from the caption alone", "W"},
+        {"--align-weight", OPT_FLOAT, &align_weight,
+         "JMVAE-kl alignment: add A [KL(q(z|x,y) || q(z|x)) + KL(q(z|x,y) || q(z|y))] to the "
+         "loss, pulling the caption's posterior to the joint one (0: off)",
+         "A"},
         {"--max-len", OPT_INT, &max_len, "caption tokens, <bos> and <eos> included", "T"},
         {"--text-dim", OPT_INT, &text_dim, "width of the text transformers", "D"},
         {"--text-layers", OPT_INT, &text_layers, "layers of the text transformers", "L"},
@@ -174,6 +178,7 @@ int cmd_train_mmvae(int argc, char **argv) {
         cfg.cross = cross;
         cfg.image_scale = image_scale;
         cfg.cross_image_weight = cross_image_weight;
+        cfg.align_weight = align_weight;
         cfg.text.max_len = max_len;
         cfg.text.dim = text_dim;
         cfg.text.layers = (int)text_layers;
