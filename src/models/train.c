@@ -62,11 +62,11 @@ typedef struct {
     int64_t items_since;
     int64_t items_call; // items trained by this call (the progress bar's rate)
     lc_figures eval;
-    int rank, nranks; // this process among the data-parallel ranks (0 of 1 without MPI)
-    bool writer;      // rank 0: writes the run folder, evaluates, draws pictures
-    float *reduce;    // (params total + n_loss) host staging of the gradient allreduce
-    double loop_t0;   // when this call's loop began
-    double aside_s;   // of the time since, what went to pictures, evaluation and checkpoints
+    int rank, nranks;  // this process among the data-parallel ranks (0 of 1 without MPI)
+    bool writer;       // rank 0: writes the run folder, evaluates, draws pictures
+    float *reduce;     // (params total + n_loss) host staging of the gradient allreduce
+    double loop_t0;    // when this call's loop began
+    double aside_s;    // of the time since, what went to pictures, evaluation and checkpoints
     int64_t snapshots; // snapshots written by this call
 } trainer;
 
