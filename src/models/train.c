@@ -547,8 +547,6 @@ static lc_status run_loop(trainer *t) {
             LC_TRY(save(t, false));
             saved = true;
         }
-        t->aside_s += now_s() - aside;
-        aside = now_s();
         LC_TRY(maybe_snapshot(t, &saved));
         t->aside_s += now_s() - aside;
         // 2: cancelled (the caller's progress callback said so), 1: --minutes are done.

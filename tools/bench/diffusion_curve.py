@@ -97,18 +97,13 @@ def main():
             a, b = ours.get(m, {}), theirs.get(m, {})
             cells = ["%g" % m, str(a.get("step", "—")), str(b.get("step", "—"))]
             row = {"minutes": m}
-            for w in gw:
-                for who, src in (("latentcl", a), ("pytorch", b)):
-                    v = src.get(w, {}).get("judge_accuracy")
-                    cells.append(fmt(v, True))
-                    if v is not None:
-                        row["judge_accuracy_w%g@%s" % (w, who)] = v
-            for w in gw:
-                for who, src in (("latentcl", a), ("pytorch", b)):
-                    v = src.get(w, {}).get("frechet_distance")
-                    cells.append(fmt(v, False))
-                    if v is not None:
-                        row["frechet_distance_w%g@%s" % (w, who)] = v
+            for key, pct in (("judge_accuracy", True), ("frechet_distance", False)):
+                for w in gw:
+                    for who, src in (("latentcl", a), ("pytorch", b)):
+                        v = src.get(w, {}).get(key)
+                        cells.append(fmt(v, pct))
+                        if v is not None:
+                            row["%s_w%g@%s" % (key, w, who)] = v
             print("| " + " | ".join(cells) + " |")
             f.write(json.dumps(row) + "\n")
     # the same figures against training steps (equal steps side by side), one row per checkpoint
