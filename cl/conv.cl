@@ -381,3 +381,43 @@ __kernel void upsample_bwd(__global float *dx, int dxo, __global const float *dy
     if (nc >= NC) return;
     for (int h = 0; h < H; h++) upsample_bwd_row(dx, dxo, dy, dyo, nc, h, H, W, f, acc);
 }
+
+// Space to depth: y (N, C*s*s, U, V), y[n, (c*s + i)*s + j, u, v] = x[n, c, u*s + i - p,
+// v*s + j - p] (0 outside x). A stride-s conv whose kernel is a multiple of s is a
+// stride-1 conv over y (ops_conv.c). One work item per row (n, channel of y, u).
+__kernel void space_to_depth(__global float *y, int yo, __global const float *x, int xo, int N,
+                             int C, int H, int W, int s, int p, int U, int V) {
+    int id = get_global_id(0);
+    if (id >= N * C * s * s * U) return;
+    int u = id % U, r = id / U; // r = (n*C + c)*s*s + i*s + j
+    int j = r % s, i = (r / s) % s, nc = r / (s * s);
+    int h = u * s + i - p;
+    __global float *dst = y + yo + (size_t)id * V;
+    if (h < 0 || h >= H) {
+        for (int v = 0; v < V; v++) dst[v] = 0.0f;
+        return;
+    }
+    __global const float *src = x + xo + ((size_t)nc * H + h) * W;
+    for (int v = 0; v < V; v++) {
+        int w = v * s + j - p;
+        dst[v] = w >= 0 && w < W ? src[w] : 0.0f;
+    }
+}
+
+// Its gradient: dx[n, c, h, w] (+)= dy[n, (c*s + i)*s + j, u, v] with h + p = u*s + i and
+// w + p = v*s + j (0 where (u, v) is outside y). Each x position has at most one copy in y:
+// a gather, no sums. One work item per row (n, c, h) of dx.
+__kernel void space_to_depth_bwd(__global float *dx, int dxo, __global const float *dy, int dyo,
+                                 int N, int C, int H, int W, int s, int p, int U, int V, int acc) {
+    int id = get_global_id(0);
+    if (id >= N * C * H) return;
+    int h = id % H, nc = id / H;
+    int u = (h + p) / s, i = (h + p) % s;
+    __global const float *src = dy + dyo + (((size_t)nc * s + i) * s * U + u) * V;
+    __global float *dst = dx + dxo + (size_t)id * W;
+    for (int w = 0; w < W; w++) {
+        int v = (w + p) / s, j = (w + p) % s;
+        float g = u < U && v < V ? src[(size_t)j * U * V + v] : 0.0f;
+        dst[w] = acc ? dst[w] + g : g;
+    }
+}

@@ -175,6 +175,32 @@ static void test_batched_clblast(void **state) {
     check_case(LC_GEMM_CLBLAST, &batched);
 }
 
+// Products large enough (>= 4 MFLOP) for the host backend to split them over its threads:
+// bands of rows (m >= n), of columns (m < n), or whole products of a batch; sizes that are
+// not multiples of the bands' alignment, every transpose, offsets and padded rows. Run
+// with 3 threads (uneven bands) and with the device's automatic count.
+static const gemm_case split_cases[] = {
+    {0, 0, 301, 45, 173, 1.0f, 0.0f, 3, 1, 2, 1, 0, 3, 0, 0},
+    {1, 0, 37, 517, 129, 0.5f, 1.0f, 0, 2, 0, 0, 5, 0, 0, 0},
+    {0, 1, 250, 251, 33, -1.0f, 0.5f, 1, 0, 4, 2, 1, 0, 0, 0},
+    {1, 1, 67, 403, 97, 2.0f, 0.0f, 0, 0, 0, 3, 0, 1, 0, 0},
+    {0, 1, 129, 65, 130, 1.0f, 0.0f, 2, 1, 0, 0, 2, 0, 5, 3},  // batch: whole products
+    {1, 0, 200, 33, 400, 1.0f, -1.0f, 0, 0, 1, 1, 1, 1, 1, 2}, // batch of one: bands
+};
+
+static void test_split_host(void **state) {
+    (void)state;
+    lc_device *saved = g_dev;
+    lc_device_options o = {.spec = "cpu", .profile = 0, .threads = 3};
+    assert_ok(lc_device_open(&g_dev, &o));
+    for (size_t i = 0; i < sizeof split_cases / sizeof split_cases[0]; i++)
+        check_case(LC_GEMM_HOST, &split_cases[i]);
+    lc_device_close(g_dev);
+    g_dev = saved;
+    for (size_t i = 0; i < sizeof split_cases / sizeof split_cases[0]; i++)
+        check_case(LC_GEMM_HOST, &split_cases[i]);
+}
+
 // k == 0: C = beta * C on both backends (beta == 0 clears NaNs, as BLAS does).
 static void test_k_zero(void **state) {
     (void)state;
@@ -329,11 +355,12 @@ static void test_selftest_check(void **state) {
 
 int main(void) {
     const struct CMUnitTest tests[] = {
-        cmocka_unit_test(test_status_names), cmocka_unit_test(test_backend_choice),
-        cmocka_unit_test(test_cases_host),   cmocka_unit_test(test_cases_clblast),
-        cmocka_unit_test(test_batched_host), cmocka_unit_test(test_batched_clblast),
-        cmocka_unit_test(test_k_zero),       cmocka_unit_test(test_bad_arguments),
-        cmocka_unit_test(test_profiling),    cmocka_unit_test(test_selftest_check),
+        cmocka_unit_test(test_status_names),   cmocka_unit_test(test_backend_choice),
+        cmocka_unit_test(test_cases_host),     cmocka_unit_test(test_cases_clblast),
+        cmocka_unit_test(test_batched_host),   cmocka_unit_test(test_batched_clblast),
+        cmocka_unit_test(test_split_host),     cmocka_unit_test(test_k_zero),
+        cmocka_unit_test(test_bad_arguments),  cmocka_unit_test(test_profiling),
+        cmocka_unit_test(test_selftest_check),
     };
     return cmocka_run_group_tests(tests, setup, teardown);
 }

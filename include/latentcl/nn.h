@@ -97,6 +97,11 @@ lc_status lc_mha_reset(lc_device *dev, lc_params *p, const lc_mha *l, uint64_t s
 // x (B, T, C) -> (B, T, C).
 lc_status lc_mha_forward(lc_ctx *ctx, lc_tensor **y, lc_params *p, const lc_mha *l, lc_tensor *x,
                          int causal);
+// The same at some positions only: rows (R) int32 indices b * T + t -> y (R, C), the rows
+// of lc_mha_forward's output. Keys and values still come from every position; the output
+// projection runs on the R rows alone (a pooled encoder needs one row per sequence).
+lc_status lc_mha_forward_rows(lc_ctx *ctx, lc_tensor **y, lc_params *p, const lc_mha *l,
+                              lc_tensor *x, int causal, lc_tensor *rows);
 
 // An MLP as torch.nn.Sequential(Linear, act, Linear, act, ..., Linear): layer i
 // is "<prefix>.<2i>" (layers.0, layers.2, ...).

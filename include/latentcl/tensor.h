@@ -235,6 +235,10 @@ lc_status lc_conv2d(lc_ctx *ctx, lc_tensor **y, lc_tensor *x, lc_tensor *w, lc_t
 // SIGMOID or TANH (those whose derivative follows from the output).
 lc_status lc_conv2d_act(lc_ctx *ctx, lc_tensor **y, lc_tensor *x, lc_tensor *w, lc_tensor *b,
                         int stride, int pad, lc_act act, float alpha);
+// Space to depth: x (N, C, H, W) -> (N, C*s*s, U, V), y[n, (c*s + i)*s + j, u, v] =
+// x[n, c, u*s + i - p, v*s + j - p] (0 outside x). (On a CPU device a stride-s conv with a
+// kernel that s divides runs as a stride-1 conv over it.)
+lc_status lc_space_to_depth(lc_ctx *ctx, lc_tensor **y, lc_tensor *x, int s, int p, int U, int V);
 // Transposed conv as PyTorch: w (C, O, KH, KW) -> (N, O, (H-1)s - 2p + KH + out_pad, ...).
 lc_status lc_conv_transpose2d(lc_ctx *ctx, lc_tensor **y, lc_tensor *x, lc_tensor *w, lc_tensor *b,
                               int stride, int pad, int out_pad);

@@ -1,10 +1,19 @@
-// Host-BLAS GEMM backend for CPU devices: a native kernel enqueued in the
+// Host-BLAS GEMM backend for CPU devices: a host task (host_task.h) in the
 // device's in-order queue, so it runs after the kernels before it and before
 // those after it, with no clFinish, and calls OpenBLAS. On such devices every
 // buffer wraps host memory (lc_buffer_alloc, CL_MEM_USE_HOST_PTR), so the
 // arguments carry the matrices' addresses themselves: no cl_mem goes through
 // the native kernel's mem list, whose pointer slots PoCL 3.1 fills in its own
 // buffer order rather than the caller's (that swapped A and B).
+//
+// Threads: OpenBLAS runs single-threaded and a large product is split into
+// bands of C over our own fork/join threads (lc_host_parallel). OpenBLAS's own
+// workers spin for a while after each call (its THREAD_TIMEOUT, ~0.1 s by
+// default, settable only by an environment variable read when the library
+// loads); on a CPU device those spinning workers took the cores from the
+// OpenCL kernels that follow every GEMM: measured on 2 cores, elementwise,
+// norm and attention kernels of a CLIP step ran 1.5-1.7x slower beside them.
+// Our threads end with their band.
 #include <limits.h>
 #include <stdlib.h>
 #include <unistd.h>
@@ -12,13 +21,14 @@
 #include <cblas.h>
 
 #include "device/gemm_internal.h"
+#include "device/host_task.h"
 
 // Declared by OpenBLAS's cblas.h; repeated so that the intent is visible here.
 void openblas_set_num_threads(int num_threads);
 
-typedef struct {
-    int threads_applied; // OpenBLAS's thread count was set for this device
-} host_state;
+// Below this many flops a product runs on one thread: starting a thread costs
+// ~20-50 us, the time of ~2 MFLOP here.
+#define GEMM_SPLIT_FLOPS (4.0 * 1024 * 1024)
 
 // The arguments block copied by clEnqueueNativeKernel.
 typedef struct {
@@ -29,18 +39,56 @@ typedef struct {
     size_t off_a, off_b, off_c;
     size_t stride_a, stride_b, stride_c, batch;
     float alpha, beta;
+    int threads;
 } host_gemm_args;
 
-static void CL_CALLBACK host_gemm_run(void *p) {
+// Product i restricted to rows [m0, m1) and columns [n0, n1) of C.
+static void gemm_block(const host_gemm_args *g, size_t i, int m0, int m1, int n0, int n1) {
+    if (m1 <= m0 || n1 <= n0) return;
+    const float *a = g->a + g->off_a + i * g->stride_a;
+    const float *b = g->b + g->off_b + i * g->stride_b;
+    float *c = g->c + g->off_c + i * g->stride_c + (size_t)m0 * g->ldc + n0;
+    a += g->trans_a ? (size_t)m0 : (size_t)m0 * g->lda; // row m0 of op(A)
+    b += g->trans_b ? (size_t)n0 * g->ldb : (size_t)n0; // column n0 of op(B)
+    cblas_sgemm(CblasRowMajor, g->trans_a ? CblasTrans : CblasNoTrans,
+                g->trans_b ? CblasTrans : CblasNoTrans, m1 - m0, n1 - n0, g->k, g->alpha, a, g->lda,
+                b, g->ldb, g->beta, c, g->ldc);
+}
+
+// Bounds of part t of n over [0, len), cut at multiples of `align`.
+static int cut(int len, int t, int n, int align) {
+    long units = (len + align - 1) / align, at = units * t / n * align;
+    return at > len ? len : (int)at;
+}
+
+// Thread t's share: whole products when there are enough of them, else a band
+// of every product's rows (or columns, for a short wide C). Each element of C
+// is computed by one thread in OpenBLAS's own order, so the result does not
+// depend on the thread count.
+static void gemm_part(void *p, int t) {
     const host_gemm_args *g = p;
-    const float *a = g->a + g->off_a;
-    const float *b = g->b + g->off_b;
-    float *c = g->c + g->off_c;
-    enum CBLAS_TRANSPOSE ta = g->trans_a ? CblasTrans : CblasNoTrans;
-    enum CBLAS_TRANSPOSE tb = g->trans_b ? CblasTrans : CblasNoTrans;
-    for (size_t i = 0; i < g->batch; i++)
-        cblas_sgemm(CblasRowMajor, ta, tb, g->m, g->n, g->k, g->alpha, a + i * g->stride_a, g->lda,
-                    b + i * g->stride_b, g->ldb, g->beta, c + i * g->stride_c, g->ldc);
+    int n = g->threads;
+    if (g->batch >= (size_t)n) {
+        for (size_t i = g->batch * t / n; i < g->batch * (t + 1) / n; i++)
+            gemm_block(g, i, 0, g->m, 0, g->n);
+        return;
+    }
+    for (size_t i = 0; i < g->batch; i++) {
+        if (g->m >= g->n)
+            gemm_block(g, i, cut(g->m, t, n, 8), cut(g->m, t + 1, n, 8), 0, g->n);
+        else
+            gemm_block(g, i, 0, g->m, cut(g->n, t, n, 16), cut(g->n, t + 1, n, 16));
+    }
+}
+
+static void CL_CALLBACK host_gemm_run(void *p) {
+    host_gemm_args *g = p;
+    double flops = 2.0 * g->m * g->n * g->k * (double)g->batch;
+    if (g->threads > 1 && flops >= GEMM_SPLIT_FLOPS)
+        lc_host_parallel(g->threads, gemm_part, g);
+    else
+        for (size_t i = 0; i < g->batch; i++)
+            gemm_block(g, i, 0, g->m, 0, g->n);
 }
 
 int lc_gemm_host_threads_for(const lc_device *dev) {
@@ -61,33 +109,17 @@ int lc_gemm_host_threads_for(const lc_device *dev) {
     return n > 0 ? (int)n : 1;
 }
 
-// OpenBLAS's thread count is process-wide: set it once per device, before the
-// first host GEMM is enqueued (never while one may be running on a worker).
+// OpenBLAS runs on the calling thread alone (its thread count is
+// process-wide): set once per device, before its first host GEMM is enqueued.
 static lc_status apply_threads(lc_device *dev) {
-    host_state *st = dev->gemm_state;
-    if (!st) {
-        st = calloc(1, sizeof *st);
-        if (!st) return lc_fail(LC_ERR_NOMEM, "out of memory for the host GEMM state");
-        dev->gemm_state = st;
-    }
-    if (!st->threads_applied) {
-        openblas_set_num_threads(lc_gemm_host_threads_for(dev));
-        st->threads_applied = 1;
+    if (!dev->gemm_state) {
+        openblas_set_num_threads(1);
+        dev->gemm_state = dev; // (a non-NULL mark; nothing to free)
     }
     return LC_OK;
 }
 
-void lc_gemm_host_release(lc_device *dev) {
-    free(dev->gemm_state);
-    dev->gemm_state = NULL;
-}
-
-// Drops the reference lc_gemm_run_host took on a buffer, once its GEMM has run.
-static void CL_CALLBACK release_after_gemm(cl_event ev, cl_int status, void *buf) {
-    (void)ev;
-    (void)status;
-    clReleaseMemObject((cl_mem)buf);
-}
+void lc_gemm_host_release(lc_device *dev) { dev->gemm_state = NULL; }
 
 static int fits_int(size_t v) { return v <= (size_t)INT_MAX; }
 
@@ -115,41 +147,13 @@ lc_status lc_gemm_run_host(lc_device *dev, const lc_gemm_call *g) {
         .batch = g->batch,
         .alpha = g->alpha,
         .beta = g->beta,
+        .threads = lc_gemm_host_threads_for(dev),
     };
     // The host memory behind each buffer (set by lc_buffer_alloc on this device).
-    void **ptrs[3] = {(void **)&args.a, (void **)&args.b, (void **)&args.c};
+    float *host[3];
     cl_mem bufs[3] = {g->a.buf, g->b.buf, g->c.buf};
-    for (int i = 0; i < 3; i++) {
-        void *host = NULL;
-        LC_CL(clGetMemObjectInfo(bufs[i], CL_MEM_HOST_PTR, sizeof host, &host, NULL),
-              "host GEMM: the buffer's host memory");
-        if (!host)
-            return lc_fail(LC_ERR_UNSUPPORTED, "host GEMM needs buffers made by lc_buffer_alloc "
-                                               "(this one has no host memory)");
-        *ptrs[i] = host;
-    }
-    // The queue holds no reference to buffers passed by address: hold one on each until the
-    // GEMM has run, or a buffer released meanwhile (a step that fails, an arena block
-    // replaced) frees the memory OpenBLAS is about to write.
     for (int i = 0; i < 3; i++)
-        clRetainMemObject(bufs[i]);
-    cl_event ev = NULL;
-    cl_int err = clEnqueueNativeKernel(dev->queue, host_gemm_run, &args, sizeof args, 0, NULL, NULL,
-                                       0, NULL, &ev);
-    if (err != CL_SUCCESS) {
-        for (int i = 0; i < 3; i++)
-            clReleaseMemObject(bufs[i]);
-        return lc_cl_fail(err, "clEnqueueNativeKernel", "host GEMM (OpenBLAS)");
-    }
-    for (int i = 0; i < 3; i++) {
-        err = clSetEventCallback(ev, CL_COMPLETE, release_after_gemm, bufs[i]);
-        if (err != CL_SUCCESS) { // no callback: wait here instead
-            clWaitForEvents(1, &ev);
-            for (int j = i; j < 3; j++)
-                clReleaseMemObject(bufs[j]);
-            break;
-        }
-    }
-    lc_device_profile_event(dev, "gemm (host)", ev); // releases it when not profiling
-    return LC_OK;
+        LC_TRY(lc_host_ptr(&host[i], bufs[i]));
+    args.a = host[0], args.b = host[1], args.c = host[2];
+    return lc_host_task(dev, "gemm (host)", host_gemm_run, &args, sizeof args, bufs, 3);
 }

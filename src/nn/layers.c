@@ -213,6 +213,11 @@ lc_status lc_mha_reset(lc_device *dev, lc_params *p, const lc_mha *l, uint64_t s
 
 lc_status lc_mha_forward(lc_ctx *ctx, lc_tensor **y, lc_params *p, const lc_mha *l, lc_tensor *x,
                          int causal) {
+    return lc_mha_forward_rows(ctx, y, p, l, x, causal, NULL);
+}
+
+lc_status lc_mha_forward_rows(lc_ctx *ctx, lc_tensor **y, lc_params *p, const lc_mha *l,
+                              lc_tensor *x, int causal, lc_tensor *rows) {
     *y = NULL;
     if (x->ndim != 3 || x->shape[2] != l->dim)
         return lc_fail(LC_ERR_SHAPE, "attention %s: x %s, expected (B, T, %lld)", l->name,
@@ -227,6 +232,11 @@ lc_status lc_mha_forward(lc_ctx *ctx, lc_tensor **y, lc_params *p, const lc_mha 
     // The attention kernels read each head in place and write (B, T, H, D) = (B, T, C):
     // no head split/merge copies.
     LC_TRY(lc_attention_qkv(ctx, &o, qkv3, (int)H, causal)); // (B, T, C)
+    if (rows) { // (R, C): the rows before the projection, which acts on each row alone
+        lc_tensor *flat;
+        LC_TRY(lc_reshape(ctx, &flat, o, 2, (int64_t[]){B * T, C}));
+        LC_TRY(lc_embedding(ctx, &o, flat, rows));
+    }
     return lc_linear_forward(ctx, y, p, &l->out, o, LC_ACT_NONE);
 }
 

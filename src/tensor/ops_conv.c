@@ -198,6 +198,77 @@ static geom get_geom(const lc_node *nd) {
     return g;
 }
 
+// --- space to depth: x (N, C, H, W) -> (N, C*s*s, U, V) ------------------------------
+// y[n, (c*s + i)*s + j, u, v] = x[n, c, u*s + i - p, v*s + j - p], 0 outside x.
+// Node: iv = s, p.
+
+// The forward and backward kernels take the same geometry after their two buffers.
+static lc_status s2d_launch(lc_ctx *c, const char *kernel, cl_mem dst, size_t dsto, cl_mem src,
+                            size_t srco, const lc_tensor *x, int s, int p, int U, int V, int acc,
+                            size_t rows) {
+    cl_kernel k;
+    LC_TRY(lc_kernel(c, &k, "conv", kernel));
+    int v[10] = {lc_i(dsto),
+                 lc_i(srco),
+                 (int)x->shape[0],
+                 (int)x->shape[1],
+                 (int)x->shape[2],
+                 (int)x->shape[3],
+                 s,
+                 p,
+                 U,
+                 V};
+    LC_SET(k, 0, dst);
+    LC_SET(k, 1, v[0]);
+    LC_SET(k, 2, src);
+    for (cl_uint i = 1; i < 10; i++)
+        LC_SET(k, 2 + i, v[i]);
+    if (acc >= 0) LC_SET(k, 12, acc);
+    return lc_launch1(c, k, kernel, rows);
+}
+
+static lc_status s2d_bw(lc_ctx *c, lc_node *nd) {
+    lc_tensor *x = nd->in[0], *y = nd->out;
+    int wants, acc;
+    cl_mem g, gy;
+    size_t go, gyo;
+    LC_TRY(lc_grad_target(c, x, &wants, &g, &go, &acc));
+    if (!wants) return LC_OK;
+    lc_grad_source(y, &gy, &gyo);
+    return s2d_launch(c, "space_to_depth_bwd", g, go, gy, gyo, x, (int)nd->iv[0], (int)nd->iv[1],
+                      (int)y->shape[2], (int)y->shape[3], acc,
+                      (size_t)(x->shape[0] * x->shape[1] * x->shape[2]));
+}
+
+lc_status lc_space_to_depth(lc_ctx *c, lc_tensor **y, lc_tensor *x, int s, int p, int U, int V) {
+    *y = NULL;
+    if (x->ndim != 4) return lc_shape_fail("space_to_depth", "needs x (N, C, H, W), got", x, NULL);
+    if (s < 1 || p < 0 || U < 1 || V < 1)
+        return lc_fail(LC_ERR_INVALID_ARG, "space_to_depth: block %d, padding %d, out %d x %d", s,
+                       p, U, V);
+    int64_t shape[4] = {x->shape[0], x->shape[1] * s * s, U, V};
+    if (shape[0] * shape[1] * U * V > INT_MAX || x->numel > INT_MAX)
+        return lc_shape_fail("space_to_depth", "too large for 32-bit indexing:", x, NULL);
+    LC_TRY(lc_tensor_out(c, y, 4, shape, &x, 1));
+    LC_TRY(s2d_launch(c, "space_to_depth", (*y)->buf, (*y)->off, x->buf, x->off, x, s, p, U, V, -1,
+                      (size_t)(shape[0] * shape[1] * U)));
+    lc_node *nd;
+    LC_TRY(lc_record(c, &nd, "space_to_depth", s2d_bw, *y, &x, 1));
+    if (nd) nd->iv[0] = s, nd->iv[1] = p;
+    return LC_OK;
+}
+
+// A stride-s conv whose square kernel K is a multiple of s is a stride-1 conv with a
+// (K/s) x (K/s) kernel over the input and the weights both rearranged space to depth
+// (s x s blocks into channels, the input padded): y[o, a, b] = sum over c, kh = s*a' + i,
+// kw = s*b' + j of w[o, c, kh, kw] x[c, s*(a + a') + i - p, s*(b + b') + j - p]. On a CPU
+// device that conv takes the direct host path (conv_host.c) instead of im2col + GEMM +
+// col2im: CLIP's and the VAEs' 4x4 stride-2 convs.
+static int s2d_path(lc_ctx *c, const geom *g) {
+    return g->s > 1 && g->KH == g->KW && g->KH % g->s == 0 && !lc_conv_gpu(c) &&
+           lc_conv_host_usable(c, 1, g->KH / g->s, g->KW / g->s, 0);
+}
+
 // --- conv2d: x (N, C, H, W), w (O, C, KH, KW) -> (N, O, OH, OW), act fused ---------
 // Node: geometry of x, iv[10] = act; fv[0] = alpha; saved[0] = the im2col matrix
 // when the batch was one chunk, else NULL: the backward recomputes each chunk's
@@ -347,6 +418,13 @@ lc_status lc_conv2d_act(lc_ctx *c, lc_tensor **y, lc_tensor *x, lc_tensor *w, lc
         return lc_shape_fail("conv2d", "kernel larger than the padded input:", x, w);
     g.OH = (g.H + 2 * pad - g.KH) / stride + 1;
     g.OW = (g.W + 2 * pad - g.KW) / stride + 1;
+    if (s2d_path(c, &g)) {
+        int k = g.KH / stride;
+        lc_tensor *xs, *ws;
+        LC_TRY(lc_space_to_depth(c, &xs, x, stride, pad, g.OH + k - 1, g.OW + k - 1));
+        LC_TRY(lc_space_to_depth(c, &ws, w, stride, 0, k, k));
+        return lc_conv2d_act(c, y, xs, ws, b, 1, 0, act, alpha);
+    }
     int O = (int)w->shape[0], Q = g.OH * g.OW;
     size_t CKK = (size_t)g.C * g.KH * g.KW, NQ = (size_t)g.N * Q, CHW = (size_t)g.C * g.H * g.W;
     if (CKK * NQ > (size_t)INT_MAX || (size_t)O * NQ > (size_t)INT_MAX)

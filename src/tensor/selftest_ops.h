@@ -12,7 +12,7 @@
     X(chain) X(add) X(sub) X(mul)                                                                  \
     X(sum) X(mean) X(mean_axis0) X(mean_all) X(softmax) X(log_softmax)                             \
     X(cross_entropy) X(bce_logits) X(mse) X(kl_normal) X(kl_gauss)                                 \
-    X(conv2d) X(conv2d_relu) X(conv2d_tanh) X(conv_transpose2d) X(max_pool2d) X(avg_pool2d)        \
+    X(conv2d) X(conv2d_relu) X(conv2d_tanh) X(conv2d_k4s2) X(space_to_depth) X(conv_transpose2d) X(max_pool2d) X(avg_pool2d)        \
     X(upsample_nearest) X(group_norm) X(layer_norm) X(layer_norm_rows) X(embedding) X(concat)      \
     X(split) X(permute)                                                                            \
     X(permute_tiles)                                                                               \
