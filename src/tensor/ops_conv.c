@@ -229,14 +229,12 @@ static lc_status s2d_launch(lc_ctx *c, const char *kernel, cl_mem dst, size_t ds
 
 static lc_status s2d_bw(lc_ctx *c, lc_node *nd) {
     lc_tensor *x = nd->in[0], *y = nd->out;
-    int wants, acc;
-    cl_mem g, gy;
-    size_t go, gyo;
-    LC_TRY(lc_grad_target(c, x, &wants, &g, &go, &acc));
+    lc_unary_grads u;
+    int wants;
+    LC_TRY(lc_unary_grad_targets(c, nd, &u, &wants));
     if (!wants) return LC_OK;
-    lc_grad_source(y, &gy, &gyo);
-    return s2d_launch(c, "space_to_depth_bwd", g, go, gy, gyo, x, (int)nd->iv[0], (int)nd->iv[1],
-                      (int)y->shape[2], (int)y->shape[3], acc,
+    return s2d_launch(c, "space_to_depth_bwd", u.gx, u.gxo, u.gy, u.gyo, x, (int)nd->iv[0],
+                      (int)nd->iv[1], (int)y->shape[2], (int)y->shape[3], u.acc,
                       (size_t)(x->shape[0] * x->shape[1] * x->shape[2]));
 }
 
@@ -567,26 +565,23 @@ lc_status lc_conv_transpose2d(lc_ctx *c, lc_tensor **y, lc_tensor *x, lc_tensor 
 // Node: iv = NC, H, W, k, s, OH, OW, is_max; saved[0] = argmax (int32).
 
 static lc_status pool_bw(lc_ctx *c, lc_node *nd) {
-    lc_tensor *x = nd->in[0];
-    int wants, acc;
-    cl_mem g, gy;
-    size_t go, gyo;
-    LC_TRY(lc_grad_target(c, x, &wants, &g, &go, &acc));
+    lc_unary_grads u;
+    int wants;
+    LC_TRY(lc_unary_grad_targets(c, nd, &u, &wants));
     if (!wants) return LC_OK;
-    lc_grad_source(nd->out, &gy, &gyo);
     cl_kernel k;
     LC_TRY(lc_kernel(c, &k, "conv", "pool_bwd"));
-    int dxo = lc_i(go), dyo = lc_i(gyo), v[8];
+    int dxo = lc_i(u.gxo), dyo = lc_i(u.gyo), v[8];
     for (int i = 0; i < 8; i++)
         v[i] = (int)nd->iv[i];
-    LC_SET(k, 0, g);
+    LC_SET(k, 0, u.gx);
     LC_SET(k, 1, dxo);
-    LC_SET(k, 2, gy);
+    LC_SET(k, 2, u.gy);
     LC_SET(k, 3, dyo);
     LC_SET(k, 4, nd->saved[0]->buf);
     for (int i = 0; i < 8; i++)
         LC_TRY(lc_set_arg(k, (cl_uint)(5 + i), sizeof(int), &v[i], "pool"));
-    LC_SET(k, 13, acc);
+    LC_SET(k, 13, u.acc);
     return lc_launch1(c, k, "pool_bwd", (size_t)v[0]); // one per plane
 }
 
@@ -640,26 +635,23 @@ lc_status lc_avg_pool2d(lc_ctx *c, lc_tensor **y, lc_tensor *x, int k, int strid
 // Node: iv = NC, H, W, f.
 
 static lc_status upsample_bw(lc_ctx *c, lc_node *nd) {
-    lc_tensor *x = nd->in[0];
-    int wants, acc;
-    cl_mem g, gy;
-    size_t go, gyo;
-    LC_TRY(lc_grad_target(c, x, &wants, &g, &go, &acc));
+    lc_unary_grads u;
+    int wants;
+    LC_TRY(lc_unary_grad_targets(c, nd, &u, &wants));
     if (!wants) return LC_OK;
-    lc_grad_source(nd->out, &gy, &gyo);
     cl_kernel k;
     LC_TRY(lc_kernel(c, &k, "conv", "upsample_bwd"));
-    int dxo = lc_i(go), dyo = lc_i(gyo), NC = (int)nd->iv[0], H = (int)nd->iv[1],
+    int dxo = lc_i(u.gxo), dyo = lc_i(u.gyo), NC = (int)nd->iv[0], H = (int)nd->iv[1],
         W = (int)nd->iv[2], f = (int)nd->iv[3];
-    LC_SET(k, 0, g);
+    LC_SET(k, 0, u.gx);
     LC_SET(k, 1, dxo);
-    LC_SET(k, 2, gy);
+    LC_SET(k, 2, u.gy);
     LC_SET(k, 3, dyo);
     LC_SET(k, 4, NC);
     LC_SET(k, 5, H);
     LC_SET(k, 6, W);
     LC_SET(k, 7, f);
-    LC_SET(k, 8, acc);
+    LC_SET(k, 8, u.acc);
     return lc_launch1(c, k, "upsample_bwd", (size_t)NC); // one per plane
 }
 

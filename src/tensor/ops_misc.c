@@ -250,19 +250,17 @@ static void strides_of(int64_t *st, const int64_t *shape, int n) {
 // Node: iv[0..n) = perm.
 static lc_status permute_bw(lc_ctx *c, lc_node *nd) {
     lc_tensor *x = nd->in[0], *y = nd->out;
-    int wants, acc;
-    cl_mem g, gy;
-    size_t go, gyo;
-    LC_TRY(lc_grad_target(c, x, &wants, &g, &go, &acc));
+    lc_unary_grads u;
+    int wants;
+    LC_TRY(lc_unary_grad_targets(c, nd, &u, &wants));
     if (!wants) return LC_OK;
-    lc_grad_source(y, &gy, &gyo);
     // dx[x index] = dy[y index]: walk x's dims, reading dy with y's strides permuted back.
     int n = x->ndim;
     int64_t yst[LC_MAX_DIMS], src[LC_MAX_DIMS];
     strides_of(yst, y->shape, n);
     for (int i = 0; i < n; i++)
         src[nd->iv[i]] = yst[i]; // x dim perm[i] is y dim i
-    return permute_launch(c, g, go, gy, gyo, x->numel, n, x->shape, src, acc);
+    return permute_launch(c, u.gx, u.gxo, u.gy, u.gyo, x->numel, n, x->shape, src, u.acc);
 }
 
 lc_status lc_permute(lc_ctx *c, lc_tensor **y, lc_tensor *x, const int *perm) {
@@ -328,16 +326,13 @@ static lc_status dropout_launch(lc_ctx *c, cl_mem y, size_t yoff, cl_mem x, size
 }
 
 static lc_status dropout_bw(lc_ctx *c, lc_node *nd) {
-    lc_tensor *x = nd->in[0];
-    int wants, acc;
-    cl_mem g, gy;
-    size_t go, gyo;
-    LC_TRY(lc_grad_target(c, x, &wants, &g, &go, &acc));
+    lc_unary_grads u;
+    int wants;
+    LC_TRY(lc_unary_grad_targets(c, nd, &u, &wants));
     if (!wants) return LC_OK;
-    lc_grad_source(nd->out, &gy, &gyo);
-    return dropout_launch(c, g, go, gy, gyo, (int)nd->iv[3], (int)nd->iv[4], nd->fv[0],
+    return dropout_launch(c, u.gx, u.gxo, u.gy, u.gyo, (int)nd->iv[3], (int)nd->iv[4], nd->fv[0],
                           (uint64_t)nd->iv[0], (uint64_t)nd->iv[1], (uint32_t)nd->iv[2], nd->in[1],
-                          acc);
+                          u.acc);
 }
 
 lc_status lc_dropout(lc_ctx *c, lc_tensor **y, lc_tensor *x, float p, lc_tensor *ids) {

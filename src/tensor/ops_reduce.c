@@ -4,26 +4,24 @@
 // Node: iv[0..2] = outer, n, inner; fv[0] = scale.
 static lc_status axis_bw(lc_ctx *c, lc_node *nd) {
     lc_tensor *x = nd->in[0];
-    int wants, acc;
-    cl_mem g, gy;
-    size_t go, gyo;
-    LC_TRY(lc_grad_target(c, x, &wants, &g, &go, &acc));
+    lc_unary_grads u;
+    int wants;
+    LC_TRY(lc_unary_grad_targets(c, nd, &u, &wants));
     if (!wants) return LC_OK;
-    lc_grad_source(nd->out, &gy, &gyo);
     cl_kernel k;
     LC_TRY(lc_kernel(c, &k, "reduce", "axis_expand"));
-    int dxo = lc_i(go), dyo = lc_i(gyo), total = lc_i(x->numel), n = (int)nd->iv[1],
+    int dxo = lc_i(u.gxo), dyo = lc_i(u.gyo), total = lc_i(x->numel), n = (int)nd->iv[1],
         inner = (int)nd->iv[2];
     float scale = nd->fv[0];
-    LC_SET(k, 0, g);
+    LC_SET(k, 0, u.gx);
     LC_SET(k, 1, dxo);
-    LC_SET(k, 2, gy);
+    LC_SET(k, 2, u.gy);
     LC_SET(k, 3, dyo);
     LC_SET(k, 4, total);
     LC_SET(k, 5, n);
     LC_SET(k, 6, inner);
     LC_SET(k, 7, scale);
-    LC_SET(k, 8, acc);
+    LC_SET(k, 8, u.acc);
     return lc_launch1(c, k, "axis_expand", (x->numel + 3) / 4);
 }
 
@@ -89,20 +87,18 @@ lc_status lc_mean(lc_ctx *c, lc_tensor **y, lc_tensor *x, int axis) {
 // Node: iv[0] = log, iv[1] = causal; fv[0] = scale.
 static lc_status softmax_bw(lc_ctx *c, lc_node *nd) {
     lc_tensor *x = nd->in[0], *y = nd->out;
-    int wants, acc;
-    cl_mem g, gy;
-    size_t go, gyo;
-    LC_TRY(lc_grad_target(c, x, &wants, &g, &go, &acc));
+    lc_unary_grads u;
+    int wants;
+    LC_TRY(lc_unary_grad_targets(c, nd, &u, &wants));
     if (!wants) return LC_OK;
-    lc_grad_source(y, &gy, &gyo);
     cl_kernel k;
     LC_TRY(lc_kernel(c, &k, "reduce", "softmax_bwd"));
     int cols = lc_i(x->shape[x->ndim - 1]), rows = lc_i(x->numel / (size_t)cols);
-    int dxo = lc_i(go), dyo = lc_i(gyo), yo = lc_i(y->off), lg = (int)nd->iv[0];
+    int dxo = lc_i(u.gxo), dyo = lc_i(u.gyo), yo = lc_i(y->off), lg = (int)nd->iv[0];
     float scale = nd->fv[0];
-    LC_SET(k, 0, g);
+    LC_SET(k, 0, u.gx);
     LC_SET(k, 1, dxo);
-    LC_SET(k, 2, gy);
+    LC_SET(k, 2, u.gy);
     LC_SET(k, 3, dyo);
     LC_SET(k, 4, y->buf);
     LC_SET(k, 5, yo);
@@ -110,7 +106,7 @@ static lc_status softmax_bw(lc_ctx *c, lc_node *nd) {
     LC_SET(k, 7, cols);
     LC_SET(k, 8, lg);
     LC_SET(k, 9, scale);
-    LC_SET(k, 10, acc);
+    LC_SET(k, 10, u.acc);
     return lc_launch1(c, k, "softmax_bwd", (size_t)rows);
 }
 

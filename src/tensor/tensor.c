@@ -432,6 +432,12 @@ lc_status lc_grad_target(lc_ctx *c, lc_tensor *t, int *wants, cl_mem *buf, size_
 
 void lc_grad_source(const lc_tensor *t, cl_mem *buf, size_t *off) { lc_tensor_grad(t, buf, off); }
 
+lc_status lc_unary_grad_targets(lc_ctx *c, lc_node *nd, lc_unary_grads *out, int *wants) {
+    LC_TRY(lc_grad_target(c, nd->in[0], wants, &out->gx, &out->gxo, &out->acc));
+    if (*wants) lc_grad_source(nd->out, &out->gy, &out->gyo);
+    return LC_OK;
+}
+
 static void clear_grad_states(lc_ctx *c) {
     for (chunk *ch = c->chunks; ch; ch = ch->next) {
         int used = ch == c->cur ? c->cur_used : CHUNK;

@@ -57,6 +57,14 @@ lc_status lc_affine_grad_targets(lc_ctx *c, lc_affine_grads *out, int *wants, lc
 lc_status lc_set_affine_grad_args(cl_kernel k, const lc_affine_grads *ag);
 // The upstream gradient of a node's output.
 void lc_grad_source(const lc_tensor *t, cl_mem *buf, size_t *off);
+// The backward of a one-input op: where dx goes (lc_grad_target of in[0]) and where dy is
+// (lc_grad_source of out). *wants = 0: the input needs no gradient (nothing else set).
+typedef struct {
+    cl_mem gx, gy;
+    size_t gxo, gyo;
+    int acc;
+} lc_unary_grads;
+lc_status lc_unary_grad_targets(lc_ctx *c, lc_node *nd, lc_unary_grads *out, int *wants);
 
 // Cached kernel lookup: program and kernel names must be string literals.
 lc_status lc_kernel(lc_ctx *c, cl_kernel *k, const char *program, const char *kernel);
