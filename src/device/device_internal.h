@@ -57,7 +57,6 @@ struct lc_device {
     lc_arena_block *arena;
     int n_arena, cap_arena, arena_cursor;
 
-    void *gemm_state; // owned by src/device/gemm*.c (freed by lc_gemm_release)
 };
 
 // program.c

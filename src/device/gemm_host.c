@@ -83,6 +83,9 @@ static void gemm_part(void *p, int t) {
 
 static void CL_CALLBACK host_gemm_run(void *p) {
     host_gemm_args *g = p;
+    // OpenBLAS on this thread alone, whatever else in the process set (its thread count is
+    // process-wide; setting it is a store).
+    openblas_set_num_threads(1);
     double flops = 2.0 * g->m * g->n * g->k * (double)g->batch;
     if (g->threads > 1 && flops >= GEMM_SPLIT_FLOPS)
         lc_host_parallel(g->threads, gemm_part, g);
@@ -109,17 +112,7 @@ int lc_gemm_host_threads_for(const lc_device *dev) {
     return n > 0 ? (int)n : 1;
 }
 
-// OpenBLAS runs on the calling thread alone (its thread count is
-// process-wide): set once per device, before its first host GEMM is enqueued.
-static lc_status apply_threads(lc_device *dev) {
-    if (!dev->gemm_state) {
-        openblas_set_num_threads(1);
-        dev->gemm_state = dev; // (a non-NULL mark; nothing to free)
-    }
-    return LC_OK;
-}
-
-void lc_gemm_host_release(lc_device *dev) { dev->gemm_state = NULL; }
+void lc_gemm_host_release(lc_device *dev) { (void)dev; } // (no per-device state)
 
 static int fits_int(size_t v) { return v <= (size_t)INT_MAX; }
 
@@ -128,7 +121,6 @@ lc_status lc_gemm_run_host(lc_device *dev, const lc_gemm_call *g) {
         !fits_int(g->b.ld) || !fits_int(g->c.ld))
         return lc_fail(LC_ERR_UNSUPPORTED,
                        "host BLAS takes sizes and leading dimensions below 2^31");
-    LC_TRY(apply_threads(dev));
     host_gemm_args args = {
         .trans_a = g->trans_a,
         .trans_b = g->trans_b,

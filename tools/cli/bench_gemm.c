@@ -108,6 +108,8 @@ typedef struct {
 static lc_status run_reps(lc_device *dev, const contestant *c, const gemm_shape *s, operands *o,
                           long reps) {
     if (c->is_openblas) {
+        // Its own threads: the host backend sets OpenBLAS single-threaded for its bands.
+        openblas_set_num_threads(lc_gemm_threads(dev));
         for (long i = 0; i < reps; i++)
             openblas_call(s, o, o->c);
         return LC_OK;
@@ -190,8 +192,7 @@ static void print_result(const contestant *c, const gemm_shape *s, int threads,
 
 static lc_status bench_shape(lc_device *dev, const gemm_shape *s, long reps, long rounds,
                              lc_gemm_backend chosen) {
-    int threads = lc_gemm_threads(dev);
-    openblas_set_num_threads(threads); // the yardstick gets what the host backend gets
+    int threads = lc_gemm_threads(dev); // the yardstick gets what the host backend gets
     contestant cs[3] = {{"openblas", LC_GEMM_AUTO, 1, 0, 0, 0}};
     int n_cs = 1;
     cs[n_cs++] = (contestant){"clblast", LC_GEMM_CLBLAST, 0, 0, 0, 0};
