@@ -63,8 +63,8 @@ static int cut(int len, int t, int n, int align) {
 
 // Thread t's share: whole products when there are enough of them, else a band
 // of every product's rows (or columns, for a short wide C). Each element of C
-// is computed by one thread in OpenBLAS's own order, so the result does not
-// depend on the thread count.
+// is computed by one thread, and the bands follow from the shape and the thread
+// count alone, so a run repeats bit for bit.
 static void gemm_part(void *p, int t) {
     const host_gemm_args *g = p;
     int n = g->threads;
