@@ -208,22 +208,17 @@ static lc_status s2d_launch(lc_ctx *c, const char *kernel, cl_mem dst, size_t ds
                             size_t rows) {
     cl_kernel k;
     LC_TRY(lc_kernel(c, &k, "conv", kernel));
-    int v[10] = {lc_i(dsto),
-                 lc_i(srco),
-                 (int)x->shape[0],
-                 (int)x->shape[1],
-                 (int)x->shape[2],
-                 (int)x->shape[3],
-                 s,
-                 p,
-                 U,
-                 V};
+    int dst_off = lc_i(dsto), src_off = lc_i(srco);
+    // N, C, H, W of x; block, padding; U, V of y
+    const int geo[8] = {
+        (int)x->shape[0], (int)x->shape[1], (int)x->shape[2], (int)x->shape[3], s, p, U, V};
     LC_SET(k, 0, dst);
-    LC_SET(k, 1, v[0]);
+    LC_SET(k, 1, dst_off);
     LC_SET(k, 2, src);
-    for (cl_uint i = 1; i < 10; i++)
-        LC_SET(k, 2 + i, v[i]);
-    if (acc >= 0) LC_SET(k, 12, acc);
+    LC_SET(k, 3, src_off);
+    for (cl_uint i = 0; i < 8; i++)
+        LC_SET(k, 4 + i, geo[i]);
+    if (acc >= 0) LC_SET(k, 12, acc); // the backward's
     return lc_launch1(c, k, kernel, rows);
 }
 
