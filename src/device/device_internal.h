@@ -56,7 +56,6 @@ struct lc_device {
 
     lc_arena_block *arena;
     int n_arena, cap_arena, arena_cursor;
-
 };
 
 // program.c
