@@ -124,7 +124,6 @@ fail:
 void lc_device_close(lc_device *dev) {
     if (!dev) return;
     if (dev->queue) clFinish(dev->queue);
-    lc_gemm_release(dev);
     lc_profile_release(dev);
     for (int i = 0; i < dev->n_arena; i++)
         lc_buffer_free(dev->arena[i].mem);

@@ -65,8 +65,6 @@ void lc_cache_init(lc_device *dev); // choose and check the cache directory
 // profile.c
 lc_status lc_profile_flush(lc_device *dev);
 void lc_profile_release(lc_device *dev);
-// gemm.c (optional backend state)
-void lc_gemm_release(lc_device *dev);
 
 // Grows *ptr (elements of size elem) to hold at least need; 0 on success.
 int lc_grow(void **ptr, int *cap, int need, size_t elem);

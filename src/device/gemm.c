@@ -45,8 +45,6 @@ lc_status lc_gemm_set_backend(lc_device *dev, lc_gemm_backend b) {
     return LC_OK;
 }
 
-void lc_gemm_release(lc_device *dev) { lc_gemm_host_release(dev); }
-
 // a * b + c without wrapping; 0 on overflow.
 static int mul_add(size_t *out, size_t a, size_t b, size_t c) {
     if (b && a > (SIZE_MAX - c) / b) return 0;

@@ -112,8 +112,6 @@ int lc_gemm_host_threads_for(const lc_device *dev) {
     return n > 0 ? (int)n : 1;
 }
 
-void lc_gemm_host_release(lc_device *dev) { (void)dev; } // (no per-device state)
-
 static int fits_int(size_t v) { return v <= (size_t)INT_MAX; }
 
 lc_status lc_gemm_run_host(lc_device *dev, const lc_gemm_call *g) {

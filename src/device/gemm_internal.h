@@ -23,8 +23,7 @@ const char *lc_clblast_status_name(int code);
 
 // gemm_host.c
 lc_status lc_gemm_run_host(lc_device *dev, const lc_gemm_call *g);
-// The OpenBLAS thread count for a device (dev->threads, else the automatic choice).
+// The host GEMM's thread count for a device (dev->threads, else the automatic choice).
 int lc_gemm_host_threads_for(const lc_device *dev);
-void lc_gemm_host_release(lc_device *dev);
 
 #endif
