@@ -102,6 +102,9 @@ lc_status lc_mha_forward(lc_ctx *ctx, lc_tensor **y, lc_params *p, const lc_mha 
 // projection runs on the R rows alone (a pooled encoder needs one row per sequence).
 lc_status lc_mha_forward_rows(lc_ctx *ctx, lc_tensor **y, lc_params *p, const lc_mha *l,
                               lc_tensor *x, int causal, lc_tensor *rows);
+// Rows of x (..., C), read as (numel / C, C), at int32 indices rows (R) -> y (R, C): an
+// embedding lookup over the states (gradients scatter back to x).
+lc_status lc_take_rows(lc_ctx *ctx, lc_tensor **y, lc_tensor *x, lc_tensor *rows);
 
 // An MLP as torch.nn.Sequential(Linear, act, Linear, act, ..., Linear): layer i
 // is "<prefix>.<2i>" (layers.0, layers.2, ...).

@@ -120,11 +120,8 @@ static lc_status run_blocks(lc_ctx *ctx, lc_tensor **y, lc_params *p, const lc_t
         lc_tensor *h, *a;
         LC_TRY(lc_norm_forward(ctx, &h, p, &b->ln_1, x));
         if (rows && l == layers - 1) { // x (B, T, D) -> its rows (R, D)
-            lc_tensor *flat;
             LC_TRY(lc_mha_forward_rows(ctx, &a, p, &b->attn, h, 1, rows));
-            LC_TRY(
-                lc_reshape(ctx, &flat, x, 2, (int64_t[]){x->shape[0] * x->shape[1], x->shape[2]}));
-            LC_TRY(lc_embedding(ctx, &x, flat, rows));
+            LC_TRY(lc_take_rows(ctx, &x, x, rows));
         } else {
             LC_TRY(lc_mha_forward(ctx, &a, p, &b->attn, h, 1));
         }

@@ -211,6 +211,13 @@ lc_status lc_mha_reset(lc_device *dev, lc_params *p, const lc_mha *l, uint64_t s
     return lc_param_fill_value(dev, p, name, 0.0f);
 }
 
+lc_status lc_take_rows(lc_ctx *ctx, lc_tensor **y, lc_tensor *x, lc_tensor *rows) {
+    lc_tensor *flat;
+    int64_t C = x->shape[x->ndim - 1];
+    LC_TRY(lc_reshape(ctx, &flat, x, 2, (int64_t[]){(int64_t)x->numel / C, C}));
+    return lc_embedding(ctx, y, flat, rows);
+}
+
 lc_status lc_mha_forward(lc_ctx *ctx, lc_tensor **y, lc_params *p, const lc_mha *l, lc_tensor *x,
                          int causal) {
     return lc_mha_forward_rows(ctx, y, p, l, x, causal, NULL);
@@ -232,11 +239,8 @@ lc_status lc_mha_forward_rows(lc_ctx *ctx, lc_tensor **y, lc_params *p, const lc
     // The attention kernels read each head in place and write (B, T, H, D) = (B, T, C):
     // no head split/merge copies.
     LC_TRY(lc_attention_qkv(ctx, &o, qkv3, (int)H, causal)); // (B, T, C)
-    if (rows) { // (R, C): the rows before the projection, which acts on each row alone
-        lc_tensor *flat;
-        LC_TRY(lc_reshape(ctx, &flat, o, 2, (int64_t[]){B * T, C}));
-        LC_TRY(lc_embedding(ctx, &o, flat, rows));
-    }
+    // (R, C): the rows before the projection, which acts on each row alone
+    if (rows) LC_TRY(lc_take_rows(ctx, &o, o, rows));
     return lc_linear_forward(ctx, y, p, &l->out, o, LC_ACT_NONE);
 }
 
