@@ -5,6 +5,7 @@
 #include <string.h>
 
 #include "device/device_internal.h"
+#include "device/gemm_internal.h"
 
 lc_status lc_device_handles(cl_platform_id *p, cl_device_id *d, int index);
 
@@ -89,6 +90,9 @@ lc_status lc_device_open(lc_device **out, const lc_device_options *opts) {
     // native kernel's pointer slots in its own buffer order, not ours).
     dev->host_buffers = dev->info.is_cpu && dev->info.native_kernels;
     dev->threads = o.threads;
+    // Resolved once (0: automatic reads the environment and the online cores), not on
+    // every GEMM and conv task that asks.
+    dev->threads = lc_gemm_host_threads_for(dev);
     dev->gemm = gemm;
 
     s = lc_device_handles(&dev->platform, &dev->device, index);

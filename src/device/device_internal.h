@@ -36,7 +36,7 @@ struct lc_device {
     cl_command_queue queue;
     int profiling;
     int host_buffers; // buffers wrap host memory we allocate (CPU device with native kernels)
-    int threads;
+    int threads;      // host GEMM / host conv threads, resolved when the device opens (never 0)
     lc_gemm_backend gemm;
 
     lc_program_entry *programs;
